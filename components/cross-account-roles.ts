@@ -1,0 +1,143 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { SERVICE_NAME } from "../config";
+import { servicePrefix } from "./naming";
+import {
+    AccountContext,
+    cfnExecutionRolePolicy,
+    deployRolePolicy,
+    deployRoleTrustPolicy,
+    permissionsBoundaryPolicy,
+    serviceTrustPolicy,
+    arns,
+} from "./policies";
+import { SecureBucket } from "./secure-bucket";
+
+export interface CrossAccountRolesArgs {
+    /** Stage deployed into this account; part of every name the service uses. */
+    readonly stage: string;
+    /** The tools account running the pipeline. */
+    readonly toolsAccountId: pulumi.Input<string>;
+    /** Name of the pipeline's CodeBuild role in the tools account: the only principal the deploy role trusts. */
+    readonly pipelineBuildRoleName: pulumi.Input<string>;
+    /** This (target) account and region. */
+    readonly account: pulumi.Input<AccountContext>;
+    readonly serviceName?: string;
+    /**
+     * Longest session of the deploy role. The pipeline reaches it by role chaining, which AWS caps at one
+     * hour whatever this says, so one hour is also the default.
+     */
+    readonly maxSessionDurationSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * The target-account half of the cross-account deployment:
+ *  - a deploy role, assumable only by the tools account's pipeline build role, allowed to run CloudFormation
+ *    for this stage's stack with the execution role and the deployment bucket, and nothing else;
+ *  - a CloudFormation execution role, assumable only by CloudFormation in this account, that creates the
+ *    service's resources (all named `<service>-<stage>-*`);
+ *  - the permissions boundary every function role must carry;
+ *  - the Serverless deployment bucket.
+ */
+export class CrossAccountRoles extends pulumi.ComponentResource {
+    public readonly deployRole: aws.iam.Role;
+    public readonly cfnExecutionRole: aws.iam.Role;
+    public readonly permissionsBoundary: aws.iam.Policy;
+    public readonly deploymentBucket: SecureBucket;
+
+    public readonly deployRoleArn: pulumi.Output<string>;
+    public readonly cfnExecutionRoleArn: pulumi.Output<string>;
+    public readonly permissionsBoundaryArn: pulumi.Output<string>;
+    public readonly deploymentBucketName: pulumi.Output<string>;
+    /** ARN of the one tools-account role the deploy role trusts (lets the tools stack check the pairing). */
+    public readonly trustedBuildRoleArn: pulumi.Output<string>;
+
+    constructor(name: string, args: CrossAccountRolesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cicd:target:CrossAccountRoles", name, {}, opts);
+
+        const service = args.serviceName ?? SERVICE_NAME;
+        const stage = args.stage;
+        const prefix = servicePrefix(stage, service);
+        const account = pulumi.output(args.account);
+
+        this.deploymentBucket = new SecureBucket(`${name}-deployment-bucket`, { forceDestroy: true }, { parent: this });
+
+        // Role and policy names deliberately do not start with `<service>-<stage>-`: the execution role may
+        // manage roles with that prefix, and must not be able to touch these.
+        const boundaryPolicyName = `boundary-${prefix}`;
+        this.permissionsBoundary = new aws.iam.Policy(
+            `${name}-permissions-boundary`,
+            {
+                name: boundaryPolicyName,
+                description: `Most any function role of ${prefix} may do; required on every role CloudFormation creates for it`,
+                policy: account.apply((ctx) => permissionsBoundaryPolicy({ ctx, service, stage, boundaryPolicyName })),
+            },
+            { parent: this },
+        );
+
+        this.cfnExecutionRole = new aws.iam.Role(
+            `${name}-cfn-execution-role`,
+            {
+                name: `cfn-exec-${prefix}`,
+                description: `Assumed by CloudFormation to deploy the ${prefix} stack`,
+                assumeRolePolicy: account.apply((ctx) => serviceTrustPolicy("cloudformation.amazonaws.com", ctx.accountId)),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-cfn-execution-policy`,
+            {
+                role: this.cfnExecutionRole.id,
+                policy: pulumi
+                    .all([account, this.deploymentBucket.bucketName, this.permissionsBoundary.arn])
+                    .apply(([ctx, deploymentBucketName, permissionsBoundaryArn]) =>
+                        cfnExecutionRolePolicy({ ctx, service, stage, deploymentBucketName, permissionsBoundaryArn }),
+                    ),
+            },
+            { parent: this },
+        );
+
+        this.deployRole = new aws.iam.Role(
+            `${name}-deploy-role`,
+            {
+                name: `deploy-${prefix}`,
+                description: `Assumed by the tools account's pipeline build role to deploy ${prefix}`,
+                assumeRolePolicy: pulumi
+                    .all([account, args.toolsAccountId, args.pipelineBuildRoleName])
+                    .apply(([ctx, toolsAccountId, buildRoleName]) =>
+                        deployRoleTrustPolicy({ partition: ctx.partition, toolsAccountId, buildRoleName }),
+                    ),
+                maxSessionDuration: args.maxSessionDurationSeconds ?? 3600,
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-deploy-policy`,
+            {
+                role: this.deployRole.id,
+                policy: pulumi
+                    .all([account, this.deploymentBucket.bucketName, this.cfnExecutionRole.arn])
+                    .apply(([ctx, deploymentBucketName, cfnExecutionRoleArn]) =>
+                        deployRolePolicy({ ctx, service, stage, deploymentBucketName, cfnExecutionRoleArn }),
+                    ),
+            },
+            { parent: this },
+        );
+
+        this.deployRoleArn = this.deployRole.arn;
+        this.cfnExecutionRoleArn = this.cfnExecutionRole.arn;
+        this.permissionsBoundaryArn = this.permissionsBoundary.arn;
+        this.deploymentBucketName = this.deploymentBucket.bucketName;
+        this.trustedBuildRoleArn = pulumi
+            .all([account, args.toolsAccountId, args.pipelineBuildRoleName])
+            .apply(([ctx, accountId, roleName]) => arns.role({ partition: ctx.partition, accountId }, roleName));
+
+        this.registerOutputs({
+            deployRoleArn: this.deployRoleArn,
+            cfnExecutionRoleArn: this.cfnExecutionRoleArn,
+            permissionsBoundaryArn: this.permissionsBoundaryArn,
+            deploymentBucketName: this.deploymentBucketName,
+            trustedBuildRoleArn: this.trustedBuildRoleArn,
+        });
+    }
+}

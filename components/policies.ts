@@ -1,0 +1,456 @@
+// Every IAM document this project creates, as typed objects, in one place.
+//
+// Functions here are pure: they take resolved names/ARNs and return a policy document. Components call them
+// inside `pulumi.all(...).apply(...)`; tests and the IAM simulation call them with the values a stack produced.
+// Rules kept throughout:
+//   - every Allow names its resources; a `*` resource appears only where AWS offers no resource-level
+//     permission for that action, with a comment saying so;
+//   - no trust of a bare account root or `*`: cross-account trust is pinned to one role ARN by condition,
+//     service trust to this account by `aws:SourceAccount` (confused-deputy protection).
+
+import type * as aws from "@pulumi/aws";
+import { deploymentObjectPrefix, serviceNames } from "./naming";
+
+export type PolicyDocument = aws.iam.PolicyDocument;
+export type PolicyStatement = aws.iam.PolicyStatement;
+
+/** Where a policy lives: the partition, account and region ARNs are built from. */
+export interface AccountContext {
+    readonly partition: string;
+    readonly accountId: string;
+    readonly region: string;
+}
+
+const document = (...statements: PolicyStatement[]): PolicyDocument => ({ Version: "2012-10-17", Statement: statements });
+
+export const arns = {
+    role: (ctx: Pick<AccountContext, "partition" | "accountId">, name: string) => `arn:${ctx.partition}:iam::${ctx.accountId}:role/${name}`,
+    policy: (ctx: Pick<AccountContext, "partition" | "accountId">, name: string) => `arn:${ctx.partition}:iam::${ctx.accountId}:policy/${name}`,
+    bucket: (partition: string, bucket: string) => `arn:${partition}:s3:::${bucket}`,
+    cloudFormationStack: (ctx: AccountContext, stack: string) =>
+        `arn:${ctx.partition}:cloudformation:${ctx.region}:${ctx.accountId}:stack/${stack}/*`,
+    lambdaFunctions: (ctx: AccountContext, prefix: string) => `arn:${ctx.partition}:lambda:${ctx.region}:${ctx.accountId}:function:${prefix}-*`,
+    logGroups: (ctx: AccountContext, groupPrefix: string) => `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:${groupPrefix}*`,
+    tables: (ctx: AccountContext, prefix: string) => `arn:${ctx.partition}:dynamodb:${ctx.region}:${ctx.accountId}:table/${prefix}-*`,
+    apiGateway: (ctx: AccountContext, path: string) => `arn:${ctx.partition}:apigateway:${ctx.region}::${path}`,
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Trust policies
+
+/**
+ * Trust for a role assumed by an AWS service of this account. `aws:SourceAccount` stops another account's
+ * pipeline, build or stack from having the service act on its behalf with this role (confused deputy).
+ */
+export function serviceTrustPolicy(service: string, accountId: string): PolicyDocument {
+    return document({
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+    });
+}
+
+/**
+ * Trust of the target's deploy role: the tools account, but only its pipeline build role.
+ *
+ * The principal is the tools account with an `aws:PrincipalArn` condition rather than the role ARN itself,
+ * because IAM rejects a trust policy naming a role that does not exist yet: this way the target stack can be
+ * deployed before the tools stack, and recreating the build role does not silently break the trust (a role
+ * principal is stored by its unique ID). The condition pins it to exactly one role, unlike the blog sample,
+ * which trusted every principal of the tools account.
+ */
+export function deployRoleTrustPolicy(args: { partition: string; toolsAccountId: string; buildRoleName: string }): PolicyDocument {
+    return document({
+        Sid: "PipelineBuildRoleOnly",
+        Effect: "Allow",
+        Principal: { AWS: `arn:${args.partition}:iam::${args.toolsAccountId}:root` },
+        Action: "sts:AssumeRole",
+        Condition: {
+            ArnEquals: {
+                "aws:PrincipalArn": arns.role({ partition: args.partition, accountId: args.toolsAccountId }, args.buildRoleName),
+            },
+        },
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Target account
+
+export interface TargetPolicyArgs {
+    readonly ctx: AccountContext;
+    readonly service: string;
+    readonly stage: string;
+    readonly deploymentBucketName: string;
+}
+
+/** Actions on the service's CloudFormation stack that `sls deploy --package` and `sls info` make. */
+export const DEPLOY_STACK_ACTIONS = [
+    "cloudformation:CreateStack",
+    "cloudformation:UpdateStack",
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStackResource",
+    "cloudformation:DescribeStackResources",
+    "cloudformation:ListStackResources",
+    "cloudformation:GetTemplate",
+    "cloudformation:GetTemplateSummary",
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:DeleteChangeSet",
+    "cloudformation:ListChangeSets",
+    "cloudformation:CancelUpdateStack",
+    "cloudformation:ContinueUpdateRollback",
+    "cloudformation:RollbackStack",
+];
+
+/**
+ * What the pipeline may do in the target account once it assumed the deploy role: drive CloudFormation for
+ * this stage's stack, with the execution role, from the deployment bucket. It cannot create or change IAM,
+ * Lambda, API Gateway or DynamoDB resources itself; CloudFormation does that with the execution role.
+ */
+export function deployRolePolicy(args: TargetPolicyArgs & { cfnExecutionRoleArn: string }): PolicyDocument {
+    const { ctx } = args;
+    const names = serviceNames(args.stage, args.service);
+    const bucketArn = arns.bucket(ctx.partition, args.deploymentBucketName);
+    return document(
+        {
+            Sid: "ServiceStack",
+            Effect: "Allow",
+            Action: DEPLOY_STACK_ACTIONS,
+            Resource: arns.cloudFormationStack(ctx, names.stack),
+        },
+        {
+            // ValidateTemplate supports no resource-level permissions (AWS requires "*"); it only parses a template.
+            Sid: "ValidateTemplate",
+            Effect: "Allow",
+            Action: "cloudformation:ValidateTemplate",
+            Resource: "*",
+        },
+        {
+            Sid: "DeploymentBucket",
+            Effect: "Allow",
+            Action: ["s3:ListBucket", "s3:GetBucketLocation"],
+            Resource: bucketArn,
+        },
+        {
+            Sid: "DeploymentArtifacts",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            Resource: `${bucketArn}/${deploymentObjectPrefix(args.stage, args.service)}*`,
+        },
+        {
+            Sid: "PassExecutionRoleToCloudFormation",
+            Effect: "Allow",
+            Action: "iam:PassRole",
+            Resource: args.cfnExecutionRoleArn,
+            Condition: { StringEquals: { "iam:PassedToService": "cloudformation.amazonaws.com" } },
+        },
+        {
+            // `sls deploy`/`sls info` read the REST API (endpoint, stages) after the stack update. API Gateway
+            // ARNs carry generated IDs, not names, so reads are scoped to this region's REST APIs.
+            Sid: "ReadRestApis",
+            Effect: "Allow",
+            Action: "apigateway:GET",
+            Resource: [arns.apiGateway(ctx, "/restapis"), arns.apiGateway(ctx, "/restapis/*")],
+        },
+    );
+}
+
+/**
+ * What CloudFormation may do when it deploys the service's stack: create and update exactly the resources
+ * serverless.yml declares, all named `<service>-<stage>-*`. Function roles can only be created or changed
+ * while they carry the permissions boundary, so nothing deployed can grant itself more than the boundary
+ * allows; this closes the blog sample's `iam:*Role*` on `*` privilege escalation.
+ */
+export function cfnExecutionRolePolicy(args: TargetPolicyArgs & { permissionsBoundaryArn: string }): PolicyDocument {
+    const { ctx } = args;
+    const names = serviceNames(args.stage, args.service);
+    const functionRoles = arns.role(ctx, `${names.prefix}-*`);
+    const bucketArn = arns.bucket(ctx.partition, args.deploymentBucketName);
+    const logGroupPrefix = `/aws/lambda/${names.prefix}-`;
+    return document(
+        {
+            Sid: "ServiceFunctions",
+            Effect: "Allow",
+            Action: [
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetRuntimeManagementConfig",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:PublishVersion",
+                "lambda:ListVersionsByFunction",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:PutFunctionConcurrency",
+                "lambda:AddPermission",
+                "lambda:RemovePermission",
+                "lambda:GetPolicy",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:ListTags",
+            ],
+            Resource: arns.lambdaFunctions(ctx, names.prefix),
+        },
+        {
+            Sid: "FunctionCode",
+            Effect: "Allow",
+            // Lambda fetches the code zip with the credentials of whoever calls CreateFunction: this role.
+            Action: ["s3:GetObject", "s3:GetObjectVersion"],
+            Resource: `${bucketArn}/${deploymentObjectPrefix(args.stage, args.service)}*`,
+        },
+        {
+            Sid: "FunctionLogGroups",
+            Effect: "Allow",
+            Action: [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+            ],
+            Resource: [arns.logGroups(ctx, logGroupPrefix)],
+        },
+        {
+            // DescribeLogGroups is authorized against the account's log-group namespace, not one group.
+            Sid: "DescribeLogGroups",
+            Effect: "Allow",
+            Action: "logs:DescribeLogGroups",
+            Resource: arns.logGroups(ctx, ""),
+        },
+        {
+            // API Gateway resource ARNs carry IDs generated at creation, not names, so a REST API cannot be
+            // scoped to `<service>-<stage>` by ARN; this allows REST APIs of this region of this account only.
+            Sid: "RestApis",
+            Effect: "Allow",
+            Action: ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"],
+            Resource: [arns.apiGateway(ctx, "/restapis"), arns.apiGateway(ctx, "/restapis/*"), arns.apiGateway(ctx, "/tags/*")],
+        },
+        {
+            // No DeleteTable: the table is retained (DeletionPolicy: Retain) and deletion-protected.
+            Sid: "ServiceTable",
+            Effect: "Allow",
+            Action: [
+                "dynamodb:CreateTable",
+                "dynamodb:UpdateTable",
+                "dynamodb:DescribeTable",
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:DescribeContributorInsights",
+                "dynamodb:DescribeKinesisStreamingDestination",
+                "dynamodb:GetResourcePolicy",
+                "dynamodb:ListTagsOfResource",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+            ],
+            Resource: arns.tables(ctx, names.prefix),
+        },
+        {
+            // Creating or changing a function role, or its policies, is allowed only while the role carries
+            // the permissions boundary: whatever the statements say, the role can never exceed the boundary.
+            Sid: "FunctionRolesWithBoundary",
+            Effect: "Allow",
+            Action: [
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ],
+            Resource: functionRoles,
+            Condition: { StringEquals: { "iam:PermissionsBoundary": args.permissionsBoundaryArn } },
+        },
+        {
+            Sid: "ReadAndRemoveFunctionRoles",
+            Effect: "Allow",
+            Action: ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:TagRole", "iam:UntagRole", "iam:DeleteRole"],
+            Resource: functionRoles,
+        },
+        {
+            Sid: "PassFunctionRolesToLambda",
+            Effect: "Allow",
+            Action: "iam:PassRole",
+            Resource: functionRoles,
+            Condition: { StringEquals: { "iam:PassedToService": "lambda.amazonaws.com" } },
+        },
+    );
+}
+
+/**
+ * The most a function role may ever do, whatever its own statements say: item-level access to the stage's
+ * tables, writing its logs, sending traces. It also denies changing or detaching the boundary itself.
+ */
+export function permissionsBoundaryPolicy(args: { ctx: AccountContext; service: string; stage: string; boundaryPolicyName: string }): PolicyDocument {
+    const { ctx } = args;
+    const names = serviceNames(args.stage, args.service);
+    const tables = arns.tables(ctx, names.prefix);
+    const logGroups = arns.logGroups(ctx, `/aws/lambda/${names.prefix}-`);
+    return document(
+        {
+            Sid: "ServiceTableItems",
+            Effect: "Allow",
+            Action: [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:Query",
+            ],
+            Resource: [tables, `${tables}/index/*`],
+        },
+        {
+            Sid: "FunctionLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: [logGroups, `${logGroups}:*`],
+        },
+        {
+            // X-Ray's trace APIs have no resource-level permissions: AWS requires "*".
+            Sid: "Tracing",
+            Effect: "Allow",
+            Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            Resource: "*",
+        },
+        {
+            Sid: "DenyChangingThisBoundary",
+            Effect: "Deny",
+            Action: ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
+            Resource: arns.policy(ctx, args.boundaryPolicyName),
+        },
+        {
+            Sid: "DenyRemovingAnyBoundary",
+            Effect: "Deny",
+            Action: ["iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"],
+            Resource: arns.role(ctx, "*"),
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tools account
+
+/** The CodeBuild role: its own logs, the artifact bucket and key, and the configured deploy roles. Nothing else. */
+export function buildRolePolicy(args: {
+    logGroupArn: string;
+    artifactBucketArn: string;
+    artifactKeyArn: string;
+    deployRoleArns: readonly string[];
+}): PolicyDocument {
+    return document(
+        {
+            Sid: "BuildLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: [args.logGroupArn, `${args.logGroupArn}:*`],
+        },
+        ...artifactStatements(args.artifactBucketArn, args.artifactKeyArn),
+        {
+            Sid: "AssumeTargetDeployRoles",
+            Effect: "Allow",
+            Action: "sts:AssumeRole",
+            Resource: [...args.deployRoleArns],
+        },
+    );
+}
+
+/** The pipeline role: artifacts, the key, its build projects, plus whatever its source needs. */
+export function pipelineRolePolicy(args: {
+    artifactBucketArn: string;
+    artifactKeyArn: string;
+    buildProjectArns: readonly string[];
+    sourceStatements: readonly PolicyStatement[];
+}): PolicyDocument {
+    return document(
+        ...artifactStatements(args.artifactBucketArn, args.artifactKeyArn),
+        {
+            Sid: "RunBuilds",
+            Effect: "Allow",
+            Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
+            Resource: [...args.buildProjectArns],
+        },
+        ...args.sourceStatements,
+    );
+}
+
+/** The CodeCommit source action reads one repository. */
+export function codeCommitSourceStatement(repositoryArn: string): PolicyStatement {
+    return {
+        Sid: "SourceRepository",
+        Effect: "Allow",
+        Action: [
+            "codecommit:GetBranch",
+            "codecommit:GetCommit",
+            "codecommit:GetRepository",
+            "codecommit:UploadArchive",
+            "codecommit:GetUploadArchiveStatus",
+            "codecommit:CancelUploadArchive",
+        ],
+        Resource: repositoryArn,
+    };
+}
+
+/** EventBridge may start this one pipeline. */
+export function startPipelinePolicy(pipelineArn: string): PolicyDocument {
+    return document({ Sid: "StartThisPipeline", Effect: "Allow", Action: "codepipeline:StartPipelineExecution", Resource: pipelineArn });
+}
+
+function artifactStatements(bucketArn: string, keyArn: string): PolicyStatement[] {
+    return [
+        {
+            Sid: "ArtifactBucket",
+            Effect: "Allow",
+            Action: ["s3:GetBucketLocation", "s3:GetBucketVersioning"],
+            Resource: bucketArn,
+        },
+        {
+            Sid: "Artifacts",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            Resource: `${bucketArn}/*`,
+        },
+        {
+            Sid: "ArtifactKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            Resource: keyArn,
+        },
+    ];
+}
+
+/**
+ * Key policy of the artifact key. In a key policy, "*" as the resource means "this key". The account
+ * statement is the one AWS creates by default: it lets IAM policies in this account grant use of the key
+ * (as the build and pipeline role policies do) and keeps the key manageable; without it a key can become
+ * unmanageable. It is a key policy, not a role trust: no other account gets anything.
+ */
+export function artifactKeyPolicy(args: { partition: string; accountId: string }): PolicyDocument {
+    return document({
+        Sid: "EnableIamPoliciesOfThisAccount",
+        Effect: "Allow",
+        Principal: { AWS: `arn:${args.partition}:iam::${args.accountId}:root` },
+        Action: "kms:*",
+        Resource: "*",
+    });
+}
+
+/** Bucket policy refusing any request not made over TLS. */
+export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
+    return document({
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+    });
+}

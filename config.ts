@@ -1,0 +1,272 @@
+// Stack configuration: read, validate and type it in one place.
+//
+// Every stack of this project runs the same program; `role` in its config says which part it deploys:
+//   target — the cross-account roles and deployment bucket in an account the pipeline deploys to;
+//   tools  — the pipeline in the central tools account;
+//   api    — the product API deployed directly by Pulumi (no pipeline).
+// All problems are collected and reported together, each naming the key and what a valid value looks like,
+// so a bad `Pulumi.<stack>.yaml` fails before any resource is touched.
+
+/** The Serverless service name. serverless.yml's `service:` must be the same (a test checks it). */
+export const SERVICE_NAME = "product-catalog-service";
+
+/** Log retention values CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export type StackRole = "tools" | "target" | "api";
+
+interface CommonConfig {
+    /** Retention of every log group the stack creates. */
+    readonly logRetentionDays: number;
+}
+
+export interface TargetConfig extends CommonConfig {
+    readonly role: "target";
+    /** Stage deployed into this account, e.g. `dev`; part of every resource name of the service. */
+    readonly stage: string;
+    /** The tools account whose pipeline deploys here. */
+    readonly toolsAccountId: string;
+    /** Name of the pipeline's CodeBuild role in the tools account: the only principal the deploy role trusts. */
+    readonly pipelineBuildRoleName: string;
+}
+
+export interface PipelineStageConfig {
+    /** Stage name, e.g. `dev`; must equal the target stack's `stage` output (checked at deploy time). */
+    readonly name: string;
+    /** Fully qualified name of the target stack, `<organization>/<project>/<stack>`. */
+    readonly targetStack: string;
+}
+
+export interface ToolsConfig extends CommonConfig {
+    readonly role: "tools";
+    /** CodeCommit repository the pipeline builds from. */
+    readonly repositoryName: string;
+    /** Branch whose pushes start the pipeline. */
+    readonly branch: string;
+    /** Deterministic name of the CodeBuild role: the target stacks trust exactly this role. */
+    readonly buildRoleName: string;
+    /** Deploy stages in order. */
+    readonly stages: readonly PipelineStageConfig[];
+}
+
+export interface ApiConfig extends CommonConfig {
+    readonly role: "api";
+    readonly stage: string;
+}
+
+export type StackConfig = TargetConfig | ToolsConfig | ApiConfig;
+
+/** Thrown when stack config is invalid; the message lists every problem found. */
+export class ConfigError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n") +
+                "\nSet values with `pulumi config set <key> <value>`; see Pulumi.yaml for every key.",
+        );
+        this.name = "ConfigError";
+    }
+}
+
+export const DEFAULT_BUILD_ROLE_NAME = `${SERVICE_NAME}-pipeline-build`;
+
+/** Reads one raw config value (as `pulumi.Config#get` does); `undefined` when unset. */
+export type ConfigSource = (key: string) => string | undefined;
+
+// ---- validators: each returns a problem message, or undefined when the value is valid ----
+
+const ACCOUNT_ID = /^\d{12}$/;
+export function accountIdProblem(key: string, value: string): string | undefined {
+    return ACCOUNT_ID.test(value)
+        ? undefined
+        : `${key} must be a 12-digit AWS account ID such as 111111111111; got ${JSON.stringify(value)}`;
+}
+
+// The stage becomes part of Lambda function, table, role, log group and CloudFormation stack names
+// (`product-catalog-service-<stage>-findProduct` must fit Lambda's 64 characters), so it is kept short
+// and lowercase: S3 and CloudFormation reject some characters the others accept.
+const STAGE = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,15}$/;
+export function stageProblem(key: string, value: string): string | undefined {
+    return STAGE.test(value)
+        ? undefined
+        : `${key} must be 1-16 characters of lowercase letters, digits and single hyphens, starting with a letter ` +
+              `and not ending with a hyphen (it becomes part of every resource name), e.g. "dev" or "prod-eu"; ` +
+              `got ${JSON.stringify(value)}`;
+}
+
+// git check-ref-format rules for a branch name, plus a length limit CodePipeline enforces.
+export function branchProblem(key: string, value: string): string | undefined {
+    const bad =
+        value.length === 0 ||
+        value.length > 255 ||
+        /[\x00-\x20\x7f~^:?*[\\]/.test(value) ||
+        value.includes("..") ||
+        value.includes("@{") ||
+        value.includes("//") ||
+        value === "@" ||
+        value.startsWith("/") ||
+        value.endsWith("/") ||
+        value.endsWith(".") ||
+        value.endsWith(".lock") ||
+        value.startsWith("-") ||
+        value.split("/").some((part) => part.startsWith("."));
+    return bad
+        ? `${key} must be a valid git branch name such as "main" or "release/1.x" (no spaces, "..", "~^:?*[\\", ` +
+              `leading "-" or "/", trailing "/", "." or ".lock"); got ${JSON.stringify(value)}`
+        : undefined;
+}
+
+const REPOSITORY_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+export function repositoryNameProblem(key: string, value: string): string | undefined {
+    return REPOSITORY_NAME.test(value) && !value.endsWith(".git")
+        ? undefined
+        : `${key} must be 1-100 characters of letters, digits, ".", "_" or "-" and not end in ".git" ` +
+              `(CodeCommit's rule); got ${JSON.stringify(value)}`;
+}
+
+// IAM role names: 1-64 of [\w+=,.@-]. The build role name is also embedded in the targets' trust policies.
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+export function roleNameProblem(key: string, value: string): string | undefined {
+    return ROLE_NAME.test(value)
+        ? undefined
+        : `${key} must be an IAM role name (1-64 letters, digits or "+=,.@_-"); got ${JSON.stringify(value)}`;
+}
+
+// pulumi.StackReference needs the fully qualified name so it does not depend on the caller's default org.
+const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+export function stackNameProblem(key: string, value: string): string | undefined {
+    return STACK_NAME.test(value)
+        ? undefined
+        : `${key} must be a fully qualified stack name "<organization>/<project>/<stack>", ` +
+              `e.g. "acme/serverless-cross-account-cicd/target-dev"; got ${JSON.stringify(value)}`;
+}
+
+// ---- reading ----
+
+class Reader {
+    readonly problems: string[] = [];
+    constructor(private readonly source: ConfigSource) {}
+
+    optional(key: string): string | undefined {
+        const value = this.source(key);
+        return value === undefined || value.trim() === "" ? undefined : value.trim();
+    }
+
+    required(key: string, hint: string): string {
+        const value = this.optional(key);
+        if (value === undefined) {
+            this.problems.push(`${key} is required: ${hint}`);
+            return "";
+        }
+        return value;
+    }
+
+    check(problem: string | undefined): void {
+        if (problem) this.problems.push(problem);
+    }
+
+    json(key: string, hint: string): unknown {
+        const text = this.required(key, hint);
+        if (text === "") return undefined;
+        try {
+            return JSON.parse(text);
+        } catch {
+            this.problems.push(`${key} must be a YAML list (stored as JSON); could not parse ${JSON.stringify(text)}`);
+            return undefined;
+        }
+    }
+}
+
+function readLogRetention(r: Reader): number {
+    const raw = r.optional("logRetentionDays") ?? "30";
+    const days = Number(raw);
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(days)) {
+        r.check(`logRetentionDays must be one of CloudWatch's values (${LOG_RETENTION_DAYS.join(", ")}); got ${JSON.stringify(raw)}`);
+    }
+    return days;
+}
+
+function readStages(r: Reader): PipelineStageConfig[] {
+    const raw = r.json(
+        "stages",
+        'the ordered deploy stages, e.g. [{"name": "dev", "targetStack": "acme/serverless-cross-account-cicd/target-dev"}]',
+    );
+    if (raw === undefined) return [];
+    if (!Array.isArray(raw) || raw.length === 0) {
+        r.check("stages must be a non-empty list of {name, targetStack} entries");
+        return [];
+    }
+    const stages: PipelineStageConfig[] = [];
+    raw.forEach((entry: unknown, i: number) => {
+        const at = `stages[${i}]`;
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+            r.check(`${at} must be an object with "name" and "targetStack"`);
+            return;
+        }
+        const e = entry as Record<string, unknown>;
+        const unknownKeys = Object.keys(e).filter((k) => !["name", "targetStack"].includes(k));
+        if (unknownKeys.length > 0) r.check(`${at} has unknown key(s) ${unknownKeys.join(", ")}; allowed: name, targetStack`);
+        const name = typeof e.name === "string" ? e.name : "";
+        const targetStack = typeof e.targetStack === "string" ? e.targetStack : "";
+        r.check(stageProblem(`${at}.name`, name));
+        r.check(stackNameProblem(`${at}.targetStack`, targetStack));
+        stages.push({ name, targetStack });
+    });
+    const seen = new Set<string>();
+    for (const s of stages) {
+        if (seen.has(s.name)) r.check(`stages has the name ${JSON.stringify(s.name)} more than once; stage names must be unique`);
+        seen.add(s.name);
+    }
+    const stacks = new Set<string>();
+    for (const s of stages) {
+        if (stacks.has(s.targetStack)) r.check(`stages uses targetStack ${JSON.stringify(s.targetStack)} more than once`);
+        stacks.add(s.targetStack);
+    }
+    return stages;
+}
+
+/** Reads and validates the stack's configuration; throws ConfigError listing every problem. */
+export function readStackConfig(source: ConfigSource): StackConfig {
+    const r = new Reader(source);
+    const role = r.required("role", 'one of "target", "tools" or "api"');
+    const logRetentionDays = readLogRetention(r);
+
+    let config: StackConfig | undefined;
+    switch (role) {
+        case "target": {
+            const stage = r.required("stage", 'the stage deployed into this account, e.g. "dev"');
+            if (stage) r.check(stageProblem("stage", stage));
+            const toolsAccountId = r.required("toolsAccountId", "the 12-digit ID of the tools account that runs the pipeline");
+            if (toolsAccountId) r.check(accountIdProblem("toolsAccountId", toolsAccountId));
+            const pipelineBuildRoleName = r.optional("pipelineBuildRoleName") ?? DEFAULT_BUILD_ROLE_NAME;
+            r.check(roleNameProblem("pipelineBuildRoleName", pipelineBuildRoleName));
+            config = { role, stage, toolsAccountId, pipelineBuildRoleName, logRetentionDays };
+            break;
+        }
+        case "tools": {
+            const repositoryName = r.optional("repositoryName") ?? SERVICE_NAME;
+            r.check(repositoryNameProblem("repositoryName", repositoryName));
+            const branch = r.optional("branch") ?? "main";
+            r.check(branchProblem("branch", branch));
+            const buildRoleName = r.optional("buildRoleName") ?? DEFAULT_BUILD_ROLE_NAME;
+            r.check(roleNameProblem("buildRoleName", buildRoleName));
+            const stages = readStages(r);
+            config = { role, repositoryName, branch, buildRoleName, stages, logRetentionDays };
+            break;
+        }
+        case "api": {
+            const stage = r.required("stage", 'the stage to deploy, e.g. "dev"');
+            if (stage) r.check(stageProblem("stage", stage));
+            config = { role, stage, logRetentionDays };
+            break;
+        }
+        case "":
+            break;
+        default:
+            r.check(`role must be "target", "tools" or "api"; got ${JSON.stringify(role)}`);
+    }
+    if (r.problems.length > 0 || config === undefined) throw new ConfigError(r.problems);
+    return config;
+}

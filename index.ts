@@ -1,0 +1,137 @@
+// The Pulumi program. One program, several stacks; each stack's `role` config says what it deploys:
+//   target — CrossAccountRoles in a target account (one stack per target account/stage);
+//   tools  — DeploymentPipeline in the tools account, reading every target stack through a StackReference;
+//   api    — ProductApi, the product API deployed by Pulumi directly.
+// Exported as a function so the stack outputs can depend on the role, and so tests can run it under mocks.
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, readStackConfig, SERVICE_NAME, StackConfig, TargetConfig, ToolsConfig } from "./config";
+import { CrossAccountRoles } from "./components/cross-account-roles";
+import { DeploymentPipeline, DeployTarget } from "./components/deployment-pipeline";
+import { AccountContext, arns } from "./components/policies";
+import { readTargetStack, TargetOutputs } from "./components/target-stack";
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
+
+function awsRegion(): string {
+    const region = new pulumi.Config("aws").get("region") ?? "";
+    if (!REGION.test(region)) {
+        throw new ConfigError([
+            `aws:region must be an AWS region such as "us-east-1"; got ${JSON.stringify(region)} ` +
+                "(set it with `pulumi config set aws:region <region>`)",
+        ]);
+    }
+    return region;
+}
+
+function stageTag(config: StackConfig): string {
+    return config.role === "tools" ? "tools" : config.stage;
+}
+
+/**
+ * The AWS provider every resource of the stack uses: the stack's region and credentials, and default tags
+ * so that every taggable resource says which project, stack and stage it belongs to.
+ */
+function stackProvider(config: StackConfig, region: string): aws.Provider {
+    const awsConfig = new pulumi.Config("aws");
+    return new aws.Provider("aws", {
+        region,
+        profile: awsConfig.get("profile"),
+        // Refuses to run with credentials of any other account (set in Pulumi.<stack>.yaml).
+        allowedAccountIds: awsConfig.getObject<string[]>("allowedAccountIds"),
+        defaultTags: {
+            tags: {
+                project: pulumi.getProject(),
+                stack: pulumi.getStack(),
+                stage: stageTag(config),
+                "managed-by": "pulumi",
+            },
+        },
+    });
+}
+
+function accountContext(provider: aws.Provider, region: string): pulumi.Output<AccountContext> {
+    const identity = aws.getCallerIdentityOutput({}, { provider });
+    const partition = aws.getPartitionOutput({}, { provider });
+    return pulumi.all([identity.accountId, partition.partition]).apply(([accountId, p]) => ({ partition: p, accountId, region }));
+}
+
+function targetStack(config: TargetConfig, provider: aws.Provider, region: string) {
+    const account = accountContext(provider, region);
+    const roles = new CrossAccountRoles(
+        "cross-account",
+        {
+            stage: config.stage,
+            toolsAccountId: config.toolsAccountId,
+            pipelineBuildRoleName: config.pipelineBuildRoleName,
+            account,
+        },
+        { providers: { aws: provider } },
+    );
+    const outputs: Record<keyof TargetOutputs, pulumi.Input<string>> = {
+        serviceName: SERVICE_NAME,
+        stage: config.stage,
+        accountId: account.accountId,
+        region,
+        deployRoleArn: roles.deployRoleArn,
+        cfnExecutionRoleArn: roles.cfnExecutionRoleArn,
+        deploymentBucketName: roles.deploymentBucketName,
+        permissionsBoundaryArn: roles.permissionsBoundaryArn,
+        trustedBuildRoleArn: roles.trustedBuildRoleArn,
+    };
+    return outputs;
+}
+
+async function toolsStack(config: ToolsConfig, provider: aws.Provider, region: string) {
+    const account = accountContext(provider, region);
+    const ctx = await new Promise<AccountContext>((resolve) => account.apply(resolve));
+    const buildRoleArn = arns.role(ctx, config.buildRoleName);
+    const targets: DeployTarget[] = [];
+    for (const [index, stage] of config.stages.entries()) {
+        const outputs = await readTargetStack(stage, index, buildRoleArn);
+        targets.push({
+            stage: outputs.stage,
+            accountId: outputs.accountId,
+            region: outputs.region,
+            deployRoleArn: outputs.deployRoleArn,
+            cfnExecutionRoleArn: outputs.cfnExecutionRoleArn,
+            deploymentBucketName: outputs.deploymentBucketName,
+            permissionsBoundaryArn: outputs.permissionsBoundaryArn,
+        });
+    }
+    const pipeline = new DeploymentPipeline(
+        "pipeline",
+        {
+            repositoryName: config.repositoryName,
+            branch: config.branch,
+            buildRoleName: config.buildRoleName,
+            targets,
+            account,
+            logRetentionDays: config.logRetentionDays,
+        },
+        { providers: { aws: provider } },
+    );
+    return {
+        pipelineName: pipeline.pipelineName,
+        cloneUrlHttp: pipeline.cloneUrlHttp,
+        cloneUrlSsh: pipeline.cloneUrlSsh,
+        buildRoleArn: pipeline.buildRoleArn,
+        artifactBucketName: pipeline.artifactBucketName,
+        stages: config.stages.map((s) => s.name),
+    };
+}
+
+export = async () => {
+    const config = readStackConfig((key) => new pulumi.Config().get(key));
+    const region = awsRegion();
+    const provider = stackProvider(config, region);
+    switch (config.role) {
+        case "target":
+            return targetStack(config, provider, region);
+        case "tools":
+            return toolsStack(config, provider, region);
+        case "api":
+            throw new ConfigError(['role "api" is not available yet']);
+    }
+};
