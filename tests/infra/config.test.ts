@@ -1,0 +1,162 @@
+import { expect } from "chai";
+import {
+    ConfigError,
+    DEFAULT_BUILD_ROLE_NAME,
+    readStackConfig,
+    SERVICE_NAME,
+    StackConfig,
+    TargetConfig,
+    ToolsConfig,
+} from "../../config";
+import { loadStackFile, loadYaml } from "../helpers/stack-files";
+
+const PROJECT = "serverless-cross-account-cicd";
+
+/** Reads config from a plain map the way pulumi.Config#get does (objects arrive as JSON). */
+function read(values: Record<string, unknown>): StackConfig {
+    return readStackConfig((key) => {
+        const v = values[key];
+        return v === undefined ? undefined : typeof v === "string" ? v : JSON.stringify(v);
+    });
+}
+
+function problemsOf(values: Record<string, unknown>): string[] {
+    try {
+        read(values);
+    } catch (e) {
+        expect(e).to.be.instanceOf(ConfigError);
+        return (e as ConfigError).problems as string[];
+    }
+    throw new Error("expected a ConfigError");
+}
+
+const target = { role: "target", stage: "dev", toolsAccountId: "111111111111" };
+const tools = { role: "tools", stages: [{ name: "dev", targetStack: "acme/proj/target-dev" }] };
+
+/** Strips the project namespace from a shipped stack file's keys. */
+function shipped(file: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(loadStackFile(file))) {
+        if (k.startsWith(`${PROJECT}:`)) out[k.slice(PROJECT.length + 1)] = v;
+    }
+    return out;
+}
+
+describe("stack configuration", () => {
+    it("reads the shipped target stack config", () => {
+        const cfg = read(shipped("Pulumi.target.yaml")) as TargetConfig;
+        expect(cfg).to.deep.equal({
+            role: "target",
+            stage: "dev",
+            toolsAccountId: "111111111111",
+            pipelineBuildRoleName: DEFAULT_BUILD_ROLE_NAME,
+            logRetentionDays: 30,
+        });
+    });
+
+    it("reads the shipped tools stack config", () => {
+        const cfg = read(shipped("Pulumi.tools.yaml")) as ToolsConfig;
+        expect(cfg.role).to.equal("tools");
+        expect(cfg.branch).to.equal("main");
+        expect(cfg.buildRoleName).to.equal(DEFAULT_BUILD_ROLE_NAME);
+        expect(cfg.stages).to.deep.equal([{ name: "dev", targetStack: "acme/serverless-cross-account-cicd/target" }]);
+    });
+
+    it("ships example accounts only: tools 111111111111, target 222222222222", () => {
+        expect(loadStackFile("Pulumi.tools.yaml")["aws:allowedAccountIds"]).to.deep.equal(["111111111111"]);
+        expect(loadStackFile("Pulumi.target.yaml")["aws:allowedAccountIds"]).to.deep.equal(["222222222222"]);
+    });
+
+    it("applies the same defaults as Pulumi.yaml declares", () => {
+        const declared = loadYaml<{ config: Record<string, { default?: unknown }> }>("Pulumi.yaml").config;
+        const t = read(target) as TargetConfig;
+        const p = read(tools) as ToolsConfig;
+        expect(String(declared.pipelineBuildRoleName.default)).to.equal(t.pipelineBuildRoleName);
+        expect(String(declared.buildRoleName.default)).to.equal(p.buildRoleName);
+        expect(String(declared.repositoryName.default)).to.equal(p.repositoryName);
+        expect(String(declared.branch.default)).to.equal(p.branch);
+        expect(Number(declared.logRetentionDays.default)).to.equal(p.logRetentionDays);
+        // Keys only some roles need carry an empty default, which must read as "not set".
+        expect(declared.stage.default).to.equal("");
+        expect(problemsOf({ role: "target", stage: "", toolsAccountId: "" }).join("\n")).to.match(/stage is required[\s\S]*toolsAccountId is required/);
+    });
+
+    it("uses the service name serverless.yml deploys", () => {
+        expect(loadYaml<{ service: string }>("serverless.yml").service).to.equal(SERVICE_NAME);
+    });
+
+    it("requires a role and names the valid ones", () => {
+        expect(problemsOf({})).to.deep.equal(['role is required: one of "target", "tools" or "api"']);
+        expect(problemsOf({ role: "pipeline" })[0]).to.equal('role must be "target", "tools" or "api"; got "pipeline"');
+    });
+
+    for (const bad of ["1234", "1111111111111", "11111111111a", " 111111111111x"]) {
+        it(`rejects the account ID ${JSON.stringify(bad)}`, () => {
+            const [problem] = problemsOf({ ...target, toolsAccountId: bad });
+            expect(problem).to.contain("toolsAccountId must be a 12-digit AWS account ID");
+            expect(problem).to.contain(JSON.stringify(bad.trim()));
+        });
+    }
+
+    for (const bad of ["DEV", "1dev", "dev_1", "dev-", "a--b", "this-stage-is-too-long", "dév"]) {
+        it(`rejects the stage ${JSON.stringify(bad)}`, () => {
+            const [problem] = problemsOf({ ...target, stage: bad });
+            expect(problem).to.match(/^stage must be 1-16 characters of lowercase letters/);
+        });
+    }
+
+    for (const good of ["dev", "prod-eu", "s1", "a", "stage-sixteen-ch"]) {
+        it(`accepts the stage ${JSON.stringify(good)}`, () => {
+            expect((read({ ...target, stage: good }) as TargetConfig).stage).to.equal(good);
+        });
+    }
+
+    for (const bad of ["feature branch", "a..b", "-main", "main/", "/main", "main.lock", "ma~in", "ref@{1}", "x/.hidden", "a:b", "a//b"]) {
+        it(`rejects the branch ${JSON.stringify(bad)}`, () => {
+            const [problem] = problemsOf({ ...tools, branch: bad });
+            expect(problem).to.match(/^branch must be a valid git branch name/);
+        });
+    }
+
+    for (const good of ["main", "release/1.x", "feature/JIRA-1_fix"]) {
+        it(`accepts the branch ${JSON.stringify(good)}`, () => {
+            expect((read({ ...tools, branch: good }) as ToolsConfig).branch).to.equal(good);
+        });
+    }
+
+    it("rejects stages that are missing, empty, malformed or duplicated", () => {
+        expect(problemsOf({ role: "tools" })[0]).to.match(/^stages is required/);
+        expect(problemsOf({ role: "tools", stages: [] })[0]).to.match(/^stages must be a non-empty list/);
+        expect(problemsOf({ role: "tools", stages: "{not json" })[0]).to.match(/^stages must be a YAML list/);
+        expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "target-dev" }] })[0]).to.match(
+            /^stages\[0\]\.targetStack must be a fully qualified stack name/,
+        );
+        expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "a/b/c", approval: true }] })[0]).to.match(
+            /^stages\[0\] has unknown key\(s\) approval/,
+        );
+        expect(
+            problemsOf({
+                role: "tools",
+                stages: [
+                    { name: "dev", targetStack: "a/b/c" },
+                    { name: "dev", targetStack: "a/b/d" },
+                ],
+            }),
+        ).to.deep.equal(['stages has the name "dev" more than once; stage names must be unique']);
+    });
+
+    it("reports every problem at once", () => {
+        const problems = problemsOf({ role: "target", stage: "Dev", toolsAccountId: "42", logRetentionDays: "31" });
+        expect(problems).to.have.length(3);
+        expect(problems.join("\n")).to.match(/logRetentionDays must be one of CloudWatch's values[\s\S]*stage must be[\s\S]*toolsAccountId must be/);
+        const message = new ConfigError(problems).message;
+        expect(message).to.match(/^Invalid stack configuration \(3 problems\):/);
+        expect(message).to.contain("pulumi config set");
+    });
+
+    it("rejects role names IAM would reject", () => {
+        expect(problemsOf({ ...target, pipelineBuildRoleName: "has space" })[0]).to.match(/^pipelineBuildRoleName must be an IAM role name/);
+        expect(problemsOf({ ...tools, buildRoleName: "x".repeat(65) })[0]).to.match(/^buildRoleName must be an IAM role name/);
+        expect(problemsOf({ ...tools, repositoryName: "repo.git" })[0]).to.match(/^repositoryName must be/);
+    });
+});

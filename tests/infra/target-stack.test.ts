@@ -1,0 +1,210 @@
+// The target stack, evaluated from index.ts with the shipped Pulumi.target.yaml under Pulumi's mock runtime.
+
+import { expect } from "chai";
+import { allowedActions, expectLeastPrivilege, list, statement } from "../helpers/iam";
+import { policyDocument, RecordedResource, runStack, TARGET_ACCOUNT, MockCloud } from "../helpers/pulumi-mocks";
+import { loadStackFile } from "../helpers/stack-files";
+
+const ROLE = "aws:iam/role:Role";
+const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
+
+describe("target stack (index.ts, Pulumi.target.yaml)", () => {
+    let cloud: MockCloud;
+    let outputs: Record<string, any>;
+
+    before(async () => {
+        ({ cloud, outputs } = await runStack({ stack: "target", accountId: TARGET_ACCOUNT, config: loadStackFile("Pulumi.target.yaml") }));
+    });
+
+    const policyOf = (roleSuffix: string) => {
+        const role = cloud.one(ROLE, roleSuffix);
+        const attached = cloud.ofType(ROLE_POLICY).filter((p) => p.inputs.role === role.id);
+        expect(attached, `inline policies of ${role.name}`).to.have.length(1);
+        return policyDocument(attached[0].inputs.policy);
+    };
+
+    it("exports what the tools stack reads, derived from the resources", () => {
+        expect(outputs).to.deep.equal({
+            serviceName: "product-catalog-service",
+            stage: "dev",
+            accountId: TARGET_ACCOUNT,
+            region: "us-east-1",
+            deployRoleArn: "arn:aws:iam::222222222222:role/deploy-product-catalog-service-dev",
+            cfnExecutionRoleArn: "arn:aws:iam::222222222222:role/cfn-exec-product-catalog-service-dev",
+            deploymentBucketName: cloud.one("aws:s3/bucket:Bucket").state.bucket,
+            permissionsBoundaryArn: "arn:aws:iam::222222222222:policy/boundary-product-catalog-service-dev",
+            trustedBuildRoleArn: "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build",
+        });
+    });
+
+    it("tags every resource through the provider and pins the account", () => {
+        const provider = cloud.one("pulumi:providers:aws");
+        const tags = JSON.parse(provider.inputs.defaultTags).tags;
+        expect(tags).to.deep.equal({ project: "serverless-cross-account-cicd", stack: "target", stage: "dev", "managed-by": "pulumi" });
+        expect(JSON.parse(provider.inputs.allowedAccountIds)).to.deep.equal([TARGET_ACCOUNT]);
+        expect(provider.inputs.region).to.equal("us-east-1");
+    });
+
+    describe("deploy role", () => {
+        it("is assumable only by the pipeline build role of the tools account", () => {
+            const role = cloud.one(ROLE, "deploy-role");
+            const trust = policyDocument(role.inputs.assumeRolePolicy);
+            expect(trust.Statement).to.deep.equal([
+                {
+                    Sid: "PipelineBuildRoleOnly",
+                    Effect: "Allow",
+                    Principal: { AWS: "arn:aws:iam::111111111111:root" },
+                    Action: "sts:AssumeRole",
+                    Condition: { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build" } },
+                },
+            ]);
+            expect(role.inputs.maxSessionDuration).to.equal(3600);
+        });
+
+        it("runs CloudFormation on this stage's stack only", () => {
+            const doc = policyOf("deploy-role");
+            const stack = statement(doc, "ServiceStack");
+            expect(stack.Resource).to.equal("arn:aws:cloudformation:us-east-1:222222222222:stack/product-catalog-service-dev/*");
+            expect(list(stack.Action)).to.include.members([
+                "cloudformation:CreateChangeSet",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:DescribeStacks",
+                "cloudformation:RollbackStack",
+            ]);
+            expect(list(stack.Action)).to.not.include("cloudformation:DeleteStack");
+        });
+
+        it("uses the deployment bucket under this service's prefix only", () => {
+            const doc = policyOf("deploy-role");
+            const bucket = outputs.deploymentBucketName;
+            expect(statement(doc, "DeploymentBucket").Resource).to.equal(`arn:aws:s3:::${bucket}`);
+            expect(statement(doc, "DeploymentArtifacts").Resource).to.equal(`arn:aws:s3:::${bucket}/serverless/product-catalog-service/dev/*`);
+        });
+
+        it("may pass only the execution role, only to CloudFormation", () => {
+            const pass = statement(policyOf("deploy-role"), "PassExecutionRoleToCloudFormation");
+            expect(pass.Resource).to.equal(outputs.cfnExecutionRoleArn);
+            expect(pass.Condition).to.deep.equal({ StringEquals: { "iam:PassedToService": "cloudformation.amazonaws.com" } });
+        });
+
+        it("has no IAM, Lambda or DynamoDB writes and no wildcard beyond ValidateTemplate", () => {
+            const doc = policyOf("deploy-role");
+            expectLeastPrivilege(doc, ["cloudformation:ValidateTemplate"]);
+            const writes = allowedActions(doc).filter((a) => /^(iam|lambda|dynamodb|logs):/.test(a) && a !== "iam:PassRole");
+            expect(writes).to.deep.equal([]);
+            expect(allowedActions(doc).filter((a) => a.startsWith("apigateway:"))).to.deep.equal(["apigateway:GET"]);
+        });
+    });
+
+    describe("CloudFormation execution role", () => {
+        it("is assumable only by CloudFormation in this account", () => {
+            const trust = policyDocument(cloud.one(ROLE, "cfn-execution-role").inputs.assumeRolePolicy);
+            expect(trust.Statement).to.deep.equal([
+                {
+                    Effect: "Allow",
+                    Principal: { Service: "cloudformation.amazonaws.com" },
+                    Action: "sts:AssumeRole",
+                    Condition: { StringEquals: { "aws:SourceAccount": TARGET_ACCOUNT } },
+                },
+            ]);
+        });
+
+        it("creates or changes function roles only with the permissions boundary", () => {
+            const doc = policyOf("cfn-execution-role");
+            const roles = statement(doc, "FunctionRolesWithBoundary");
+            expect(roles.Resource).to.equal("arn:aws:iam::222222222222:role/product-catalog-service-dev-*");
+            expect(roles.Condition).to.deep.equal({ StringEquals: { "iam:PermissionsBoundary": outputs.permissionsBoundaryArn } });
+            expect(list(roles.Action)).to.include.members(["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"]);
+            // Every other statement that grants an IAM write must not be able to create or edit policies.
+            const unconditionalIam = doc.Statement.filter((s: any) => s.Sid !== "FunctionRolesWithBoundary").flatMap((s: any) => list(s.Action)).filter((a: string) => /^iam:(Create|Put|Attach|Update)/.test(a));
+            expect(unconditionalIam).to.deep.equal([]);
+            const pass = statement(doc, "PassFunctionRolesToLambda");
+            expect(pass.Condition).to.deep.equal({ StringEquals: { "iam:PassedToService": "lambda.amazonaws.com" } });
+        });
+
+        it("scopes functions, logs and tables to <service>-<stage>-*", () => {
+            const doc = policyOf("cfn-execution-role");
+            expect(statement(doc, "ServiceFunctions").Resource).to.equal("arn:aws:lambda:us-east-1:222222222222:function:product-catalog-service-dev-*");
+            expect(statement(doc, "FunctionLogGroups").Resource).to.deep.equal([
+                "arn:aws:logs:us-east-1:222222222222:log-group:/aws/lambda/product-catalog-service-dev-*",
+            ]);
+            expect(statement(doc, "ServiceTable").Resource).to.equal("arn:aws:dynamodb:us-east-1:222222222222:table/product-catalog-service-dev-*");
+            expect(list(statement(doc, "ServiceTable").Action)).to.not.include("dynamodb:DeleteTable");
+            expectLeastPrivilege(doc);
+        });
+
+        it("is not itself named like the roles it may manage", () => {
+            for (const suffix of ["cfn-execution-role", "deploy-role"]) {
+                expect(cloud.one(ROLE, suffix).inputs.name).to.not.match(/^product-catalog-service-dev-/);
+            }
+        });
+    });
+
+    describe("permissions boundary", () => {
+        it("caps function roles to the stage's tables, logs and tracing and protects itself", () => {
+            const boundary = cloud.one("aws:iam/policy:Policy", "permissions-boundary");
+            expect(boundary.inputs.name).to.equal("boundary-product-catalog-service-dev");
+            const doc = policyDocument(boundary.inputs.policy);
+            expectLeastPrivilege(doc, ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
+            expect(statement(doc, "ServiceTableItems").Resource).to.deep.equal([
+                "arn:aws:dynamodb:us-east-1:222222222222:table/product-catalog-service-dev-*",
+                "arn:aws:dynamodb:us-east-1:222222222222:table/product-catalog-service-dev-*/index/*",
+            ]);
+            const deny = statement(doc, "DenyChangingThisBoundary");
+            expect(deny.Effect).to.equal("Deny");
+            expect(deny.Resource).to.equal(outputs.permissionsBoundaryArn);
+            expect(list(deny.Action)).to.include.members(["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion"]);
+            expect(statement(doc, "DenyRemovingAnyBoundary").Effect).to.equal("Deny");
+        });
+    });
+
+    describe("deployment bucket", () => {
+        let parts: Record<string, RecordedResource>;
+        before(() => {
+            const bucketId = cloud.one("aws:s3/bucket:Bucket").id;
+            parts = Object.fromEntries(
+                cloud.resources.filter((r) => r.inputs.bucket === bucketId).map((r) => [r.type.split(":").pop()!, r]),
+            );
+        });
+
+        it("is encrypted, versioned and expires old versions", () => {
+            expect(parts.BucketServerSideEncryptionConfiguration.inputs.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
+            expect(parts.BucketVersioning.inputs.versioningConfiguration).to.deep.equal({ status: "Enabled" });
+            const rule = parts.BucketLifecycleConfiguration.inputs.rules[0];
+            expect(rule.status).to.equal("Enabled");
+            expect(rule.noncurrentVersionExpiration.noncurrentDays).to.be.greaterThan(0);
+        });
+
+        it("blocks public access, enforces the owner and refuses plain HTTP", () => {
+            expect(parts.BucketPublicAccessBlock.inputs).to.include({
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            });
+            expect(parts.BucketOwnershipControls.inputs.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
+            const [deny] = policyDocument(parts.BucketPolicy.inputs.policy).Statement;
+            expect(deny).to.deep.include({ Effect: "Deny", Principal: "*", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+        });
+    });
+
+    it("creates exactly the resources of a target account", () => {
+        const counts: Record<string, number> = {};
+        for (const r of cloud.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+        expect(counts).to.deep.equal({
+            "pulumi:providers:aws": 1,
+            "cicd:target:CrossAccountRoles": 1,
+            "cicd:storage:SecureBucket": 1,
+            "aws:s3/bucket:Bucket": 1,
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
+            "aws:s3/bucketVersioning:BucketVersioning": 1,
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
+            "aws:s3/bucketPolicy:BucketPolicy": 1,
+            "aws:iam/policy:Policy": 1,
+            "aws:iam/role:Role": 2,
+            "aws:iam/rolePolicy:RolePolicy": 2,
+        });
+    });
+});
