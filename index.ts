@@ -6,11 +6,18 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, readStackConfig, SERVICE_NAME, StackConfig, TargetConfig, ToolsConfig } from "./config";
+import * as fs from "fs";
+import * as path from "path";
+import { ApiConfig, ConfigError, readStackConfig, SERVICE_NAME, StackConfig, TargetConfig, ToolsConfig } from "./config";
 import { CrossAccountRoles } from "./components/cross-account-roles";
 import { DeploymentPipeline, DeployTarget } from "./components/deployment-pipeline";
+import { newPermissionsBoundary } from "./components/permissions-boundary";
+import { PRODUCT_API_ROUTES, ProductApi } from "./components/product-api";
 import { AccountContext, arns } from "./components/policies";
 import { readTargetStack, TargetOutputs } from "./components/target-stack";
+
+/** Where `npm run build` writes the function bundles both deployers ship. */
+const BUNDLE_DIR = path.join(__dirname, "build");
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
 
@@ -122,6 +129,27 @@ async function toolsStack(config: ToolsConfig, provider: aws.Provider, region: s
     };
 }
 
+function apiStack(config: ApiConfig, provider: aws.Provider, region: string) {
+    const missing = PRODUCT_API_ROUTES.map((r) => path.join(BUNDLE_DIR, `${r.bundle}.zip`)).filter((zip) => !fs.existsSync(zip));
+    if (missing.length > 0) {
+        throw new ConfigError([`function bundles missing (${missing.join(", ")}): run \`npm run build\` before \`pulumi up\``]);
+    }
+    const account = accountContext(provider, region);
+    const boundary = newPermissionsBoundary("api-permissions-boundary", { stage: config.stage, account }, { provider });
+    const api = new ProductApi(
+        "product-api",
+        {
+            stage: config.stage,
+            account,
+            permissionsBoundaryArn: boundary.arn,
+            logRetentionDays: config.logRetentionDays,
+            bundleDir: BUNDLE_DIR,
+        },
+        { providers: { aws: provider } },
+    );
+    return { url: api.url, tableName: api.tableName, stage: config.stage };
+}
+
 export = async () => {
     const config = readStackConfig((key) => new pulumi.Config().get(key));
     const region = awsRegion();
@@ -132,6 +160,6 @@ export = async () => {
         case "tools":
             return toolsStack(config, provider, region);
         case "api":
-            throw new ConfigError(['role "api" is not available yet']);
+            return apiStack(config, provider, region);
     }
 };

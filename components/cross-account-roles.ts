@@ -7,10 +7,10 @@ import {
     cfnExecutionRolePolicy,
     deployRolePolicy,
     deployRoleTrustPolicy,
-    permissionsBoundaryPolicy,
     serviceTrustPolicy,
     arns,
 } from "./policies";
+import { newPermissionsBoundary } from "./permissions-boundary";
 import { SecureBucket } from "./secure-bucket";
 
 export interface CrossAccountRolesArgs {
@@ -62,18 +62,9 @@ export class CrossAccountRoles extends pulumi.ComponentResource {
 
         this.deploymentBucket = new SecureBucket(`${name}-deployment-bucket`, { forceDestroy: true }, { parent: this });
 
-        // Role and policy names deliberately do not start with `<service>-<stage>-`: the execution role may
-        // manage roles with that prefix, and must not be able to touch these.
-        const boundaryPolicyName = `boundary-${prefix}`;
-        this.permissionsBoundary = new aws.iam.Policy(
-            `${name}-permissions-boundary`,
-            {
-                name: boundaryPolicyName,
-                description: `Most any function role of ${prefix} may do; required on every role CloudFormation creates for it`,
-                policy: account.apply((ctx) => permissionsBoundaryPolicy({ ctx, service, stage, boundaryPolicyName })),
-            },
-            { parent: this },
-        );
+        // Role names deliberately do not start with `<service>-<stage>-`: the execution role may manage roles
+        // with that prefix, and must not be able to touch these.
+        this.permissionsBoundary = newPermissionsBoundary(`${name}-permissions-boundary`, { stage, account, serviceName: service }, { parent: this });
 
         this.cfnExecutionRole = new aws.iam.Role(
             `${name}-cfn-execution-role`,

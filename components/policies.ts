@@ -336,6 +336,31 @@ export function permissionsBoundaryPolicy(args: { ctx: AccountContext; service: 
     );
 }
 
+/**
+ * The function role of the product API: write its logs, read and write items of its own table, send traces.
+ * serverless.yml grants the same (its framework adds the log and X-Ray statements); a parity test compares them.
+ */
+export function functionRolePolicy(args: { ctx: AccountContext; service: string; stage: string; tableArn: string }): PolicyDocument {
+    const logGroups = arns.logGroups(args.ctx, `/aws/lambda/${serviceNames(args.stage, args.service).prefix}-`);
+    return document(
+        {
+            Sid: "FunctionLogGroups",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:TagResource"],
+            Resource: `${logGroups}:*`,
+        },
+        { Sid: "FunctionLogEvents", Effect: "Allow", Action: "logs:PutLogEvents", Resource: `${logGroups}:*:*` },
+        { Sid: "ProductsTable", Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:GetItem"], Resource: args.tableArn },
+        {
+            // X-Ray's trace APIs have no resource-level permissions: AWS requires "*".
+            Sid: "Tracing",
+            Effect: "Allow",
+            Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            Resource: "*",
+        },
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Tools account
 

@@ -105,6 +105,20 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { arn: `arn:aws:codepipeline:${region}:${account}:${physical}` };
             case "aws:cloudwatch/eventRule:EventRule":
                 return { arn: `arn:aws:events:${region}:${account}:rule/${physical}`, name: physical };
+            case "aws:dynamodb/table:Table":
+                return { arn: `arn:aws:dynamodb:${region}:${account}:table/${physical}`, name: physical };
+            case "aws:lambda/function:Function": {
+                const arn = `arn:aws:lambda:${region}:${account}:function:${physical}`;
+                return { arn, name: physical, invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations` };
+            }
+            case "aws:apigateway/restApi:RestApi":
+                return {
+                    rootResourceId: "root-id",
+                    executionArn: `arn:aws:execute-api:${region}:${account}:${name}-api-id`,
+                    arn: `arn:aws:apigateway:${region}::/restapis/${name}-api-id`,
+                };
+            case "aws:apigateway/stage:Stage":
+                return { invokeUrl: `https://${name}-api-id.execute-api.${region}.amazonaws.com/${inputs.stageName}` };
             default:
                 return { arn: `arn:aws:mock:${region}:${account}:${type}/${physical}` };
         }
@@ -134,7 +148,7 @@ export function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
 /** Resolves every value of an object of Outputs. */
 export async function resolveAll<T extends Record<string, unknown>>(values: T): Promise<Record<keyof T, any>> {
     const entries = await Promise.all(Object.entries(values).map(async ([k, v]) => [k, await resolve(v as pulumi.Input<unknown>)] as const));
-    return Object.fromEntries(entries) as Record<keyof T, any>;
+    return Object.fromEntries(entries) as unknown as Record<keyof T, any>;
 }
 
 /** Installs mocks and config for one stack; call before constructing resources. */
