@@ -32,19 +32,41 @@ export interface TargetConfig extends CommonConfig {
     readonly pipelineBuildRoleName: string;
 }
 
+/** What a stage's smoke test may do: `full` creates a product and reads it back; `read-only` writes nothing. */
+export type SmokeTestMode = "full" | "read-only";
+export const SMOKE_TEST_MODES: readonly SmokeTestMode[] = ["full", "read-only"];
+
 export interface PipelineStageConfig {
     /** Stage name, e.g. `dev`; must equal the target stack's `stage` output (checked at deploy time). */
     readonly name: string;
     /** Fully qualified name of the target stack, `<organization>/<project>/<stack>`. */
     readonly targetStack: string;
+    /** A person must approve in the pipeline before this stage deploys. */
+    readonly approval: boolean;
+    /** Smoke test run against the stage's API after it deploys; production stages use `read-only`. */
+    readonly smokeTest: SmokeTestMode;
 }
+
+/** Where the pipeline's source comes from. */
+export type SourceConfig =
+    | { readonly kind: "codecommit"; readonly repositoryName: string }
+    | {
+          readonly kind: "codeconnections";
+          /** A CodeConnections connection (GitHub, GitLab, Bitbucket), created and authorized in the console. */
+          readonly connectionArn: string;
+          /** `<owner>/<repository>` on the connected provider. */
+          readonly fullRepositoryId: string;
+          /** Pushes that change none of these paths do not start the pipeline (all paths when empty). */
+          readonly triggerFilePaths: readonly string[];
+      };
 
 export interface ToolsConfig extends CommonConfig {
     readonly role: "tools";
-    /** CodeCommit repository the pipeline builds from. */
-    readonly repositoryName: string;
+    readonly source: SourceConfig;
     /** Branch whose pushes start the pipeline. */
     readonly branch: string;
+    /** E-mail addresses subscribed to the pipeline's notifications (each must confirm by e-mail). */
+    readonly notificationEmails: readonly string[];
     /** Deterministic name of the CodeBuild role: the target stacks trust exactly this role. */
     readonly buildRoleName: string;
     /** Deploy stages in order. */
@@ -134,6 +156,22 @@ export function roleNameProblem(key: string, value: string): string | undefined 
         : `${key} must be an IAM role name (1-64 letters, digits or "+=,.@_-"); got ${JSON.stringify(value)}`;
 }
 
+const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
+export function connectionArnProblem(key: string, value: string): string | undefined {
+    return CONNECTION_ARN.test(value)
+        ? undefined
+        : `${key} must be a CodeConnections connection ARN such as ` +
+              `"arn:aws:codeconnections:us-east-1:111111111111:connection/0a1b2c3d-…" (create and authorize it in the console); ` +
+              `got ${JSON.stringify(value)}`;
+}
+
+const FULL_REPOSITORY_ID = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/;
+export function fullRepositoryIdProblem(key: string, value: string): string | undefined {
+    return FULL_REPOSITORY_ID.test(value) ? undefined : `${key} must be "<owner>/<repository>", e.g. "acme/product-catalog"; got ${JSON.stringify(value)}`;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
 // pulumi.StackReference needs the fully qualified name so it does not depend on the caller's default org.
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 export function stackNameProblem(key: string, value: string): string | undefined {
@@ -188,17 +226,53 @@ function readLogRetention(r: Reader): number {
     return days;
 }
 
+function readStringList(r: Reader, key: string): string[] {
+    const text = r.optional(key);
+    if (text === undefined) return [];
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        value = undefined;
+    }
+    if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v.trim() !== "")) {
+        r.check(`${key} must be a YAML list of strings; got ${JSON.stringify(text)}`);
+        return [];
+    }
+    return value as string[];
+}
+
+function readSource(r: Reader): SourceConfig {
+    const kind = r.optional("sourceKind") ?? "codecommit";
+    if (kind === "codecommit") {
+        const repositoryName = r.optional("repositoryName") ?? SERVICE_NAME;
+        r.check(repositoryNameProblem("repositoryName", repositoryName));
+        return { kind, repositoryName };
+    }
+    if (kind === "codeconnections") {
+        const connectionArn = r.required("connectionArn", "the ARN of an authorized CodeConnections connection (sourceKind codeconnections)");
+        if (connectionArn) r.check(connectionArnProblem("connectionArn", connectionArn));
+        const fullRepositoryId = r.required("fullRepositoryId", '"<owner>/<repository>" on the connected provider (sourceKind codeconnections)');
+        if (fullRepositoryId) r.check(fullRepositoryIdProblem("fullRepositoryId", fullRepositoryId));
+        return { kind, connectionArn, fullRepositoryId, triggerFilePaths: readStringList(r, "triggerFilePaths") };
+    }
+    r.check(`sourceKind must be "codecommit" or "codeconnections"; got ${JSON.stringify(kind)}`);
+    return { kind: "codecommit", repositoryName: SERVICE_NAME };
+}
+
 function readStages(r: Reader): PipelineStageConfig[] {
     const raw = r.json(
         "stages",
-        'the ordered deploy stages, e.g. [{"name": "dev", "targetStack": "acme/serverless-cross-account-cicd/target-dev"}]',
+        'the ordered deploy stages, e.g. [{"name": "dev", "targetStack": "acme/serverless-cross-account-cicd/target-dev"}, ' +
+            '{"name": "prod", "targetStack": "acme/serverless-cross-account-cicd/target-prod", "approval": true, "smokeTest": "read-only"}]',
     );
     if (raw === undefined) return [];
     if (!Array.isArray(raw) || raw.length === 0) {
-        r.check("stages must be a non-empty list of {name, targetStack} entries");
+        r.check("stages must be a non-empty list of {name, targetStack, approval?, smokeTest?} entries");
         return [];
     }
     const stages: PipelineStageConfig[] = [];
+    const allowed = ["name", "targetStack", "approval", "smokeTest"];
     raw.forEach((entry: unknown, i: number) => {
         const at = `stages[${i}]`;
         if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
@@ -206,13 +280,19 @@ function readStages(r: Reader): PipelineStageConfig[] {
             return;
         }
         const e = entry as Record<string, unknown>;
-        const unknownKeys = Object.keys(e).filter((k) => !["name", "targetStack"].includes(k));
-        if (unknownKeys.length > 0) r.check(`${at} has unknown key(s) ${unknownKeys.join(", ")}; allowed: name, targetStack`);
+        const unknownKeys = Object.keys(e).filter((k) => !allowed.includes(k));
+        if (unknownKeys.length > 0) r.check(`${at} has unknown key(s) ${unknownKeys.join(", ")}; allowed: ${allowed.join(", ")}`);
         const name = typeof e.name === "string" ? e.name : "";
         const targetStack = typeof e.targetStack === "string" ? e.targetStack : "";
         r.check(stageProblem(`${at}.name`, name));
         r.check(stackNameProblem(`${at}.targetStack`, targetStack));
-        stages.push({ name, targetStack });
+        const approval = e.approval ?? false;
+        if (typeof approval !== "boolean") r.check(`${at}.approval must be true or false; got ${JSON.stringify(approval)}`);
+        const smokeTest = e.smokeTest ?? "full";
+        if (!SMOKE_TEST_MODES.includes(smokeTest as SmokeTestMode)) {
+            r.check(`${at}.smokeTest must be "full" (creates and reads a product) or "read-only" (no writes, for production); got ${JSON.stringify(smokeTest)}`);
+        }
+        stages.push({ name, targetStack, approval: approval === true, smokeTest: smokeTest as SmokeTestMode });
     });
     const seen = new Set<string>();
     for (const s of stages) {
@@ -246,14 +326,17 @@ export function readStackConfig(source: ConfigSource): StackConfig {
             break;
         }
         case "tools": {
-            const repositoryName = r.optional("repositoryName") ?? SERVICE_NAME;
-            r.check(repositoryNameProblem("repositoryName", repositoryName));
+            const source = readSource(r);
             const branch = r.optional("branch") ?? "main";
             r.check(branchProblem("branch", branch));
             const buildRoleName = r.optional("buildRoleName") ?? DEFAULT_BUILD_ROLE_NAME;
             r.check(roleNameProblem("buildRoleName", buildRoleName));
             const stages = readStages(r);
-            config = { role, repositoryName, branch, buildRoleName, stages, logRetentionDays };
+            const notificationEmails = readStringList(r, "notificationEmails");
+            for (const email of notificationEmails) {
+                if (!EMAIL.test(email)) r.check(`notificationEmails has ${JSON.stringify(email)}, which is not an e-mail address`);
+            }
+            config = { role, source, branch, buildRoleName, stages, notificationEmails, logRetentionDays };
             break;
         }
         case "api": {

@@ -105,26 +105,29 @@ async function toolsStack(config: ToolsConfig, provider: aws.Provider, region: s
             cfnExecutionRoleArn: outputs.cfnExecutionRoleArn,
             deploymentBucketName: outputs.deploymentBucketName,
             permissionsBoundaryArn: outputs.permissionsBoundaryArn,
+            approval: stage.approval,
+            smokeTest: stage.smokeTest,
         });
     }
     const pipeline = new DeploymentPipeline(
         "pipeline",
         {
-            repositoryName: config.repositoryName,
+            source: config.source,
             branch: config.branch,
             buildRoleName: config.buildRoleName,
             targets,
             account,
             logRetentionDays: config.logRetentionDays,
+            notificationEmails: config.notificationEmails,
         },
         { providers: { aws: provider } },
     );
     return {
         pipelineName: pipeline.pipelineName,
         cloneUrlHttp: pipeline.cloneUrlHttp,
-        cloneUrlSsh: pipeline.cloneUrlSsh,
         buildRoleArn: pipeline.buildRoleArn,
         artifactBucketName: pipeline.artifactBucketName,
+        notificationTopicArn: pipeline.notificationTopicArn,
         stages: config.stages.map((s) => s.name),
     };
 }

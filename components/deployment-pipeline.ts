@@ -1,11 +1,19 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_NAME } from "../config";
-import { CodeCommitSource, PipelineSource, SOURCE_ARTIFACT } from "./pipeline-source";
-import { AccountContext, artifactKeyPolicy, buildRolePolicy, pipelineRolePolicy, serviceTrustPolicy } from "./policies";
+import { SERVICE_NAME, SmokeTestMode, SourceConfig } from "../config";
+import { CodeCommitSource, CodeConnectionsSource, PipelineSource, SOURCE_ARTIFACT } from "./pipeline-source";
+import {
+    AccountContext,
+    buildRolePolicy,
+    ciRolePolicy,
+    notificationTopicPolicy,
+    pipelineKeyPolicy,
+    pipelineRolePolicy,
+    serviceTrustPolicy,
+} from "./policies";
 import { SecureBucket } from "./secure-bucket";
 
-/** What the pipeline needs to know about one target stack (all of it read from that stack's outputs). */
+/** What the pipeline needs to know about one target stack (read from its outputs) and how to promote to it. */
 export interface DeployTarget {
     readonly stage: string;
     readonly accountId: pulumi.Input<string>;
@@ -14,29 +22,44 @@ export interface DeployTarget {
     readonly cfnExecutionRoleArn: pulumi.Input<string>;
     readonly deploymentBucketName: pulumi.Input<string>;
     readonly permissionsBoundaryArn: pulumi.Input<string>;
+    /** A person approves before this stage deploys. */
+    readonly approval: boolean;
+    readonly smokeTest: SmokeTestMode;
 }
 
 export interface DeploymentPipelineArgs {
-    readonly repositoryName: pulumi.Input<string>;
+    readonly source: SourceConfig;
     readonly branch: pulumi.Input<string>;
-    /** Deterministic name of the CodeBuild role; the targets' deploy roles trust exactly this name. */
+    /** Deterministic name of the deploy project's role; the targets' deploy roles trust exactly this name. */
     readonly buildRoleName: pulumi.Input<string>;
-    /** Deploy stages, in order. */
+    /** Deploy stages, in promotion order. */
     readonly targets: readonly DeployTarget[];
     /** The tools account and region. */
     readonly account: pulumi.Input<AccountContext>;
     readonly logRetentionDays: pulumi.Input<number>;
+    /** Subscribed to failures, successes and approvals (each address confirms by e-mail). */
+    readonly notificationEmails?: readonly string[];
     readonly serviceName?: string;
-    readonly buildTimeoutMinutes?: pulumi.Input<number>;
+    readonly deployTimeoutMinutes?: pulumi.Input<number>;
 }
 
 /** CodeBuild image with Node.js 22 (Amazon Linux 2023 standard 5.0). */
 export const BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
 
+/** The artifact the Test stage produces (sources + tested bundles) and every later action consumes. */
+export const BUILD_ARTIFACT = "build";
+
 /** Pipeline variable namespace of a stage's Deploy action; later actions read `#{<namespace>.API_URL}`. */
 export const deployNamespace = (stage: string) => `Deploy-${stage}`;
 
-/** Environment a Deploy action gives the build: names the buildspec and scripts/ rely on. */
+/** Notification events: a run failed or succeeded, or an approval waits. */
+export const NOTIFICATION_EVENTS = [
+    "codepipeline-pipeline-pipeline-execution-failed",
+    "codepipeline-pipeline-pipeline-execution-succeeded",
+    "codepipeline-pipeline-manual-approval-needed",
+];
+
+/** Environment a Deploy action gives the build: names buildspec.yml and scripts/ci-deploy.sh rely on. */
 export function deployEnvironment(target: {
     stage: string;
     accountId: string;
@@ -59,25 +82,41 @@ export function deployEnvironment(target: {
     };
 }
 
+/** Environment a SmokeTest action gives buildspec-smoke.yml: the URL its stage's Deploy exported. */
+export function smokeTestEnvironment(stage: string, mode: SmokeTestMode): Record<string, string> {
+    return { STAGE: stage, SMOKE_TEST_MODE: mode, API_URL: `#{${deployNamespace(stage)}.API_URL}` };
+}
+
+/** CodePipeline takes a CodeBuild action's environment as a JSON string of {name, value, type}. */
+function codeBuildEnvironmentVariables(vars: Record<string, string>): string {
+    return JSON.stringify(Object.entries(vars).map(([name, value]) => ({ name, value, type: "PLAINTEXT" })));
+}
+
 /**
- * The tools-account pipeline: a source, an encrypted artifact store, one CodeBuild project that deploys with
- * the Serverless Framework after assuming a target's deploy role, and a CodePipeline (V2, queued executions)
- * with a Deploy stage per target, in order.
+ * The tools-account pipeline. Source → Test (unit tests with a report, then the bundles: one artifact that every
+ * later stage deploys, so what was tested is what ships) → per target stage: [Approve] → Deploy (assume the
+ * target's deploy role, Serverless deploy) → SmokeTest (against the URL Deploy exported). Runs queue; failures,
+ * successes and approvals are notified on an encrypted SNS topic.
  */
 export class DeploymentPipeline extends pulumi.ComponentResource {
-    public readonly source: CodeCommitSource;
-    public readonly artifactKey: aws.kms.Key;
+    public readonly source: PipelineSource;
+    public readonly key: aws.kms.Key;
     public readonly artifactBucket: SecureBucket;
     public readonly buildRole: aws.iam.Role;
-    public readonly buildProject: aws.codebuild.Project;
+    public readonly ciRole: aws.iam.Role;
+    public readonly testProject: aws.codebuild.Project;
+    public readonly deployProject: aws.codebuild.Project;
+    public readonly smokeTestProject: aws.codebuild.Project;
+    public readonly testReportGroup: aws.codebuild.ReportGroup;
     public readonly pipelineRole: aws.iam.Role;
     public readonly pipeline: aws.codepipeline.Pipeline;
+    public readonly notifications: aws.sns.Topic;
 
     public readonly pipelineName: pulumi.Output<string>;
-    public readonly cloneUrlHttp: pulumi.Output<string>;
-    public readonly cloneUrlSsh: pulumi.Output<string>;
+    public readonly cloneUrlHttp: pulumi.Output<string | undefined>;
     public readonly buildRoleArn: pulumi.Output<string>;
     public readonly artifactBucketName: pulumi.Output<string>;
+    public readonly notificationTopicArn: pulumi.Output<string>;
 
     constructor(name: string, args: DeploymentPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cicd:tools:DeploymentPipeline", name, {}, opts);
@@ -86,42 +125,82 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
         const service = args.serviceName ?? SERVICE_NAME;
         const account = pulumi.output(args.account);
 
-        // ---- source ----
-        this.source = new CodeCommitSource(
-            `${name}-source`,
-            {
-                repositoryName: args.repositoryName,
-                branch: args.branch,
-                accountId: account.accountId,
-                description: `Source of ${service}, deployed by the ${name} pipeline`,
-            },
-            { parent: this },
-        );
-        const source: PipelineSource = this.source;
+        this.source =
+            args.source.kind === "codecommit"
+                ? new CodeCommitSource(
+                      `${name}-source`,
+                      {
+                          repositoryName: args.source.repositoryName,
+                          branch: args.branch,
+                          accountId: account.accountId,
+                          description: `Source of ${service}, deployed by the ${name} pipeline`,
+                      },
+                      { parent: this },
+                  )
+                : new CodeConnectionsSource(
+                      `${name}-source`,
+                      {
+                          connectionArn: args.source.connectionArn,
+                          fullRepositoryId: args.source.fullRepositoryId,
+                          branch: args.branch,
+                          triggerFilePaths: args.source.triggerFilePaths,
+                      },
+                      { parent: this },
+                  );
 
-        // ---- artifact store: customer-managed key, hardened bucket ----
-        this.artifactKey = new aws.kms.Key(
-            `${name}-artifact-key`,
+        // ---- one customer-managed key: artifacts, build outputs and notifications ----
+        this.key = new aws.kms.Key(
+            `${name}-key`,
             {
-                description: `Encrypts the ${service} pipeline's artifacts`,
+                description: `Encrypts the ${service} pipeline's artifacts and notifications`,
                 enableKeyRotation: true,
                 deletionWindowInDays: 30,
-                policy: account.apply((ctx) => JSON.stringify(artifactKeyPolicy(ctx))),
+                policy: account.apply((ctx) => JSON.stringify(pipelineKeyPolicy(ctx))),
             },
             { parent: this },
         );
-        new aws.kms.Alias(`${name}-artifact-key-alias`, { name: `alias/${service}-pipeline-artifacts`, targetKeyId: this.artifactKey.keyId }, { parent: this });
-        this.artifactBucket = new SecureBucket(
-            `${name}-artifacts`,
-            { kmsKeyArn: this.artifactKey.arn, forceDestroy: true },
+        new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${service}-pipeline`, targetKeyId: this.key.keyId }, { parent: this });
+        this.artifactBucket = new SecureBucket(`${name}-artifacts`, { kmsKeyArn: this.key.arn, forceDestroy: true }, { parent: this });
+
+        // ---- notifications ----
+        this.notifications = new aws.sns.Topic(
+            `${name}-notifications`,
+            { name: `${service}-pipeline-notifications`, kmsMasterKeyId: this.key.arn },
             { parent: this },
         );
+        new aws.sns.TopicPolicy(
+            `${name}-notifications-policy`,
+            {
+                arn: this.notifications.arn,
+                policy: pulumi
+                    .all([this.notifications.arn, account])
+                    .apply(([topicArn, ctx]) => notificationTopicPolicy({ topicArn, accountId: ctx.accountId })),
+            },
+            { parent: this },
+        );
+        for (const [i, email] of (args.notificationEmails ?? []).entries()) {
+            new aws.sns.TopicSubscription(
+                `${name}-notifications-email-${i}`,
+                { topic: this.notifications.arn, protocol: "email", endpoint: email },
+                { parent: this },
+            );
+        }
 
-        // ---- build ----
-        const projectName = `${service}-deploy`;
-        const logGroup = new aws.cloudwatch.LogGroup(
-            `${name}-build-logs`,
-            { name: `/aws/codebuild/${projectName}`, retentionInDays: args.logRetentionDays },
+        // ---- build projects ----
+        const logGroup = (project: string) =>
+            new aws.cloudwatch.LogGroup(
+                `${name}-${project}-logs`,
+                { name: `/aws/codebuild/${service}-${project}`, retentionInDays: args.logRetentionDays },
+                { parent: this },
+            );
+        const testLogs = logGroup("test");
+        const deployLogs = logGroup("deploy");
+        const smokeTestLogs = logGroup("smoke-test");
+
+        // CodeBuild names a report group `<project>-<report>`; the test buildspec's report is `mocha`.
+        this.testReportGroup = new aws.codebuild.ReportGroup(
+            `${name}-test-reports`,
+            { name: `${service}-test-mocha`, type: "TEST", exportConfig: { type: "NO_EXPORT" }, deleteReports: true },
             { parent: this },
         );
 
@@ -139,7 +218,7 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
             {
                 role: this.buildRole.id,
                 policy: pulumi
-                    .all([logGroup.arn, this.artifactBucket.arn, this.artifactKey.arn, pulumi.all(args.targets.map((t) => t.deployRoleArn))])
+                    .all([deployLogs.arn, this.artifactBucket.arn, this.key.arn, pulumi.all(args.targets.map((t) => t.deployRoleArn))])
                     .apply(([logGroupArn, artifactBucketArn, artifactKeyArn, deployRoleArns]) =>
                         buildRolePolicy({ logGroupArn, artifactBucketArn, artifactKeyArn, deployRoleArns }),
                     ),
@@ -147,32 +226,83 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.buildProject = new aws.codebuild.Project(
-            `${name}-deploy-project`,
+        this.ciRole = new aws.iam.Role(
+            `${name}-ci-role`,
             {
-                name: projectName,
-                description: `Assumes a target's deploy role and deploys ${service} with the Serverless Framework`,
-                serviceRole: this.buildRole.arn,
-                encryptionKey: this.artifactKey.arn,
-                buildTimeout: args.buildTimeoutMinutes ?? 30,
-                queuedTimeout: 60,
-                source: { type: "CODEPIPELINE", buildspec: "buildspec.yml" },
-                artifacts: { type: "CODEPIPELINE" },
-                environment: {
-                    type: "LINUX_CONTAINER",
-                    computeType: "BUILD_GENERAL1_SMALL",
-                    image: BUILD_IMAGE,
-                    imagePullCredentialsType: "CODEBUILD",
-                    // No Docker builds here; privileged mode would give the build root on the host's Docker daemon.
-                    privilegedMode: false,
-                    // Each Deploy action sets the target's variables (see deployEnvironment).
-                    environmentVariables: [{ name: "SERVICE_NAME", value: service, type: "PLAINTEXT" }],
-                },
-                logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: logGroup.name } },
+                description: `Runs the ${service} unit tests and smoke tests; may assume no role`,
+                assumeRolePolicy: account.apply((ctx) => serviceTrustPolicy("codebuild.amazonaws.com", ctx.accountId)),
             },
-            // CodeBuild validates the role's permissions on first use; attach them before the project exists.
-            { parent: this, dependsOn: [buildPolicy] },
+            { parent: this },
         );
+        const ciPolicy = new aws.iam.RolePolicy(
+            `${name}-ci-policy`,
+            {
+                role: this.ciRole.id,
+                policy: pulumi
+                    .all([testLogs.arn, smokeTestLogs.arn, this.artifactBucket.arn, this.key.arn, this.testReportGroup.arn])
+                    .apply(([testLogArn, smokeLogArn, artifactBucketArn, artifactKeyArn, reportGroupArn]) =>
+                        ciRolePolicy({ logGroupArns: [testLogArn, smokeLogArn], artifactBucketArn, artifactKeyArn, reportGroupArns: [reportGroupArn] }),
+                    ),
+            },
+            { parent: this },
+        );
+
+        const project = (
+            kind: "test" | "deploy" | "smoke-test",
+            settings: { role: aws.iam.Role; rolePolicy: aws.iam.RolePolicy; logGroup: aws.cloudwatch.LogGroup; buildspec: string; timeoutMinutes: pulumi.Input<number>; description: string },
+        ) =>
+            new aws.codebuild.Project(
+                `${name}-${kind}-project`,
+                {
+                    name: `${service}-${kind}`,
+                    description: settings.description,
+                    serviceRole: settings.role.arn,
+                    encryptionKey: this.key.arn,
+                    buildTimeout: settings.timeoutMinutes,
+                    queuedTimeout: 60,
+                    source: { type: "CODEPIPELINE", buildspec: settings.buildspec },
+                    artifacts: { type: "CODEPIPELINE" },
+                    // npm's download cache, kept in the artifact bucket between builds (npm ci stays lockfile-exact).
+                    cache: { type: "S3", location: pulumi.interpolate`${this.artifactBucket.bucketName}/codebuild-cache/${kind}` },
+                    environment: {
+                        type: "LINUX_CONTAINER",
+                        computeType: "BUILD_GENERAL1_SMALL",
+                        image: BUILD_IMAGE,
+                        imagePullCredentialsType: "CODEBUILD",
+                        // No Docker builds here; privileged mode would give the build root on the host's Docker daemon.
+                        privilegedMode: false,
+                        environmentVariables: [{ name: "SERVICE_NAME", value: service, type: "PLAINTEXT" }],
+                    },
+                    logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: settings.logGroup.name } },
+                },
+                // CodeBuild checks the role's permissions on first use; attach them before the project exists.
+                { parent: this, dependsOn: [settings.rolePolicy] },
+            );
+
+        this.testProject = project("test", {
+            role: this.ciRole,
+            rolePolicy: ciPolicy,
+            logGroup: testLogs,
+            buildspec: "buildspec-test.yml",
+            timeoutMinutes: 20,
+            description: `Type-checks and unit-tests ${service}, then builds the function bundles every stage deploys`,
+        });
+        this.deployProject = project("deploy", {
+            role: this.buildRole,
+            rolePolicy: buildPolicy,
+            logGroup: deployLogs,
+            buildspec: "buildspec.yml",
+            timeoutMinutes: args.deployTimeoutMinutes ?? 30,
+            description: `Assumes a target's deploy role and deploys ${service} with the Serverless Framework`,
+        });
+        this.smokeTestProject = project("smoke-test", {
+            role: this.ciRole,
+            rolePolicy: ciPolicy,
+            logGroup: smokeTestLogs,
+            buildspec: "buildspec-smoke.yml",
+            timeoutMinutes: 10,
+            description: `Calls a freshly deployed ${service} API over HTTPS`,
+        });
 
         // ---- pipeline ----
         this.pipelineRole = new aws.iam.Role(
@@ -188,48 +318,98 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
             {
                 role: this.pipelineRole.id,
                 policy: pulumi
-                    .all([this.artifactBucket.arn, this.artifactKey.arn, this.buildProject.arn, source.pipelineRoleStatements])
-                    .apply(([artifactBucketArn, artifactKeyArn, projectArn, sourceStatements]) =>
-                        pipelineRolePolicy({ artifactBucketArn, artifactKeyArn, buildProjectArns: [projectArn], sourceStatements }),
+                    .all([
+                        this.artifactBucket.arn,
+                        this.key.arn,
+                        pulumi.all([this.testProject.arn, this.deployProject.arn, this.smokeTestProject.arn]),
+                        this.notifications.arn,
+                        this.source.pipelineRoleStatements,
+                    ])
+                    .apply(([artifactBucketArn, artifactKeyArn, buildProjectArns, notificationTopicArn, sourceStatements]) =>
+                        pipelineRolePolicy({ artifactBucketArn, artifactKeyArn, buildProjectArns, notificationTopicArn, sourceStatements }),
                     ),
             },
             { parent: this },
         );
 
-        const deployStages = args.targets.map((target) => ({
-            name: `Deploy-${target.stage}`,
+        const testStage = {
+            name: "Test",
             actions: [
                 {
-                    name: "Deploy",
+                    name: "UnitTests",
                     category: "Build",
                     owner: "AWS",
                     provider: "CodeBuild",
                     version: "1",
-                    namespace: deployNamespace(target.stage),
                     inputArtifacts: [SOURCE_ARTIFACT],
-                    outputArtifacts: [`deploy_${target.stage.replace(/-/g, "_")}`],
-                    configuration: {
-                        ProjectName: this.buildProject.name,
-                        EnvironmentVariables: codeBuildEnvironmentVariables(
-                            pulumi
-                                .all([target.accountId, target.region, target.deployRoleArn, target.cfnExecutionRoleArn, target.deploymentBucketName, target.permissionsBoundaryArn])
-                                .apply(([accountId, region, deployRoleArn, cfnExecutionRoleArn, deploymentBucketName, permissionsBoundaryArn]) =>
-                                    deployEnvironment({
-                                        stage: target.stage,
-                                        serviceName: service,
-                                        accountId,
-                                        region,
-                                        deployRoleArn,
-                                        cfnExecutionRoleArn,
-                                        deploymentBucketName,
-                                        permissionsBoundaryArn,
-                                    }),
-                                ),
-                        ),
-                    },
+                    outputArtifacts: [BUILD_ARTIFACT],
+                    configuration: { ProjectName: this.testProject.name },
                 },
             ],
-        }));
+        };
+
+        const targetStages = args.targets.map((target, i) => {
+            const previous = i > 0 ? args.targets[i - 1].stage : undefined;
+            const approve = {
+                name: "Approve",
+                category: "Approval",
+                owner: "AWS",
+                provider: "Manual",
+                version: "1",
+                runOrder: 1,
+                configuration: {
+                    NotificationArn: this.notifications.arn,
+                    CustomData: previous
+                        ? `Deploy commit #{SourceVariables.CommitId} to ${target.stage}? It passed ${previous}'s smoke test at #{${deployNamespace(previous)}.API_URL}.`
+                        : `Deploy commit #{SourceVariables.CommitId} to ${target.stage}? It passed the unit tests.`,
+                    ...(previous ? { ExternalEntityLink: `#{${deployNamespace(previous)}.API_URL}` } : {}),
+                },
+            };
+            const deploy = {
+                name: "Deploy",
+                category: "Build",
+                owner: "AWS",
+                provider: "CodeBuild",
+                version: "1",
+                runOrder: 2,
+                namespace: deployNamespace(target.stage),
+                inputArtifacts: [BUILD_ARTIFACT],
+                outputArtifacts: [`deploy_${target.stage.replace(/-/g, "_")}`],
+                configuration: {
+                    ProjectName: this.deployProject.name,
+                    EnvironmentVariables: pulumi
+                        .all([target.accountId, target.region, target.deployRoleArn, target.cfnExecutionRoleArn, target.deploymentBucketName, target.permissionsBoundaryArn])
+                        .apply(([accountId, region, deployRoleArn, cfnExecutionRoleArn, deploymentBucketName, permissionsBoundaryArn]) =>
+                            codeBuildEnvironmentVariables(
+                                deployEnvironment({
+                                    stage: target.stage,
+                                    serviceName: service,
+                                    accountId,
+                                    region,
+                                    deployRoleArn,
+                                    cfnExecutionRoleArn,
+                                    deploymentBucketName,
+                                    permissionsBoundaryArn,
+                                }),
+                            ),
+                        ),
+                },
+            };
+            const smokeTest = {
+                name: "SmokeTest",
+                category: "Test",
+                owner: "AWS",
+                provider: "CodeBuild",
+                version: "1",
+                runOrder: 3,
+                inputArtifacts: [BUILD_ARTIFACT],
+                configuration: {
+                    ProjectName: this.smokeTestProject.name,
+                    EnvironmentVariables: codeBuildEnvironmentVariables(smokeTestEnvironment(target.stage, target.smokeTest)),
+                },
+            };
+            return { name: target.stage, actions: target.approval ? [approve, deploy, smokeTest] : [deploy, smokeTest] };
+        });
 
         this.pipeline = new aws.codepipeline.Pipeline(
             `${name}-pipeline`,
@@ -240,36 +420,37 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                 // in push order (SUPERSEDED could skip a commit, PARALLEL could race two deploys of one stage).
                 executionMode: "QUEUED",
                 roleArn: this.pipelineRole.arn,
-                artifactStores: [
-                    {
-                        type: "S3",
-                        location: this.artifactBucket.bucketName,
-                        encryptionKey: { type: "KMS", id: this.artifactKey.arn },
-                    },
-                ],
-                stages: [{ name: "Source", actions: [source.action] }, ...deployStages],
+                artifactStores: [{ type: "S3", location: this.artifactBucket.bucketName, encryptionKey: { type: "KMS", id: this.key.arn } }],
+                triggers: this.source.triggers.length > 0 ? this.source.triggers : undefined,
+                stages: [{ name: "Source", actions: [this.source.action] }, testStage, ...targetStages],
             },
             { parent: this, dependsOn: [pipelinePolicy] },
         );
+        this.source.startOnChange(this.pipeline);
 
-        source.startOnChange(this.pipeline);
+        new aws.codestarnotifications.NotificationRule(
+            `${name}-notification-rule`,
+            {
+                name: `${service}-pipeline`,
+                resource: this.pipeline.arn,
+                detailType: "FULL",
+                eventTypeIds: NOTIFICATION_EVENTS,
+                targets: [{ type: "SNS", address: this.notifications.arn }],
+            },
+            { parent: this },
+        );
 
         this.pipelineName = this.pipeline.name;
-        this.cloneUrlHttp = this.source.repository.cloneUrlHttp;
-        this.cloneUrlSsh = this.source.repository.cloneUrlSsh;
+        this.cloneUrlHttp = this.source.cloneUrlHttp;
         this.buildRoleArn = this.buildRole.arn;
         this.artifactBucketName = this.artifactBucket.bucketName;
+        this.notificationTopicArn = this.notifications.arn;
         this.registerOutputs({
             pipelineName: this.pipelineName,
             cloneUrlHttp: this.cloneUrlHttp,
-            cloneUrlSsh: this.cloneUrlSsh,
             buildRoleArn: this.buildRoleArn,
             artifactBucketName: this.artifactBucketName,
+            notificationTopicArn: this.notificationTopicArn,
         });
     }
-}
-
-/** CodePipeline takes a CodeBuild action's environment as a JSON string of {name, value, type}. */
-function codeBuildEnvironmentVariables(variables: pulumi.Output<Record<string, string>>): pulumi.Output<string> {
-    return variables.apply((vars) => JSON.stringify(Object.entries(vars).map(([name, value]) => ({ name, value, type: "PLAINTEXT" }))));
 }

@@ -1,20 +1,23 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { codeCommitSourceStatement, PolicyStatement, serviceTrustPolicy, startPipelinePolicy } from "./policies";
+import { codeCommitSourceStatement, codeConnectionSourceStatement, PolicyStatement, serviceTrustPolicy, startPipelinePolicy } from "./policies";
 
 /** Name of the artifact every source produces and every later action consumes. */
 export const SOURCE_ARTIFACT = "source";
 
 /**
  * Where the pipeline's code comes from. The pipeline only needs the source action, the statements its own
- * role needs for it, and a way to be started on a change; everything else about the source stays here,
- * so another kind of source (e.g. a CodeConnections GitHub repository) is one more implementation.
+ * role needs for it, and how it is started on a change; everything else about the source stays here.
  */
 export interface PipelineSource {
     readonly action: pulumi.Input<aws.types.input.codepipeline.PipelineStageAction>;
     readonly pipelineRoleStatements: pulumi.Output<PolicyStatement[]>;
-    /** Creates what starts the pipeline on a change of the source, once the pipeline exists. */
+    /** Pipeline (V2) triggers, for sources CodePipeline watches itself. */
+    readonly triggers: aws.types.input.codepipeline.PipelineTrigger[];
+    /** Creates what starts the pipeline on a change of the source, once the pipeline exists, if anything. */
     startOnChange(pipeline: aws.codepipeline.Pipeline): void;
+    /** Where people clone from, when the pipeline owns the repository. */
+    readonly cloneUrlHttp: pulumi.Output<string | undefined>;
 }
 
 export interface CodeCommitSourceArgs {
@@ -32,6 +35,9 @@ export class CodeCommitSource extends pulumi.ComponentResource implements Pipeli
     public readonly repository: aws.codecommit.Repository;
     public readonly action: pulumi.Output<aws.types.input.codepipeline.PipelineStageAction>;
     public readonly pipelineRoleStatements: pulumi.Output<PolicyStatement[]>;
+    /** CodePipeline's V2 triggers support only connection sources; CodeCommit is watched by EventBridge. */
+    public readonly triggers: aws.types.input.codepipeline.PipelineTrigger[] = [];
+    public readonly cloneUrlHttp: pulumi.Output<string | undefined>;
     public trigger?: aws.cloudwatch.EventRule;
 
     private readonly name: string;
@@ -65,6 +71,7 @@ export class CodeCommitSource extends pulumi.ComponentResource implements Pipeli
             },
         });
         this.pipelineRoleStatements = this.repository.arn.apply((arn) => [codeCommitSourceStatement(arn)]);
+        this.cloneUrlHttp = this.repository.cloneUrlHttp;
 
         this.registerOutputs({
             repositoryArn: this.repository.arn,
@@ -110,5 +117,62 @@ export class CodeCommitSource extends pulumi.ComponentResource implements Pipeli
             { rule: this.trigger.name, arn: pipeline.arn, roleArn: role.arn },
             { parent: this, dependsOn: [policy] },
         );
+    }
+}
+
+export interface CodeConnectionsSourceArgs {
+    readonly connectionArn: pulumi.Input<string>;
+    /** `<owner>/<repository>` on the connected provider. */
+    readonly fullRepositoryId: pulumi.Input<string>;
+    readonly branch: pulumi.Input<string>;
+    /** Pushes that change none of these paths do not start the pipeline (all pushes when empty). */
+    readonly triggerFilePaths?: readonly string[];
+}
+
+/**
+ * A GitHub, GitLab or Bitbucket repository reached through an (already authorized) CodeConnections connection.
+ * CodePipeline itself watches it: a V2 trigger on pushes to the branch, filtered by file paths.
+ */
+export class CodeConnectionsSource extends pulumi.ComponentResource implements PipelineSource {
+    public readonly action: pulumi.Output<aws.types.input.codepipeline.PipelineStageAction>;
+    public readonly pipelineRoleStatements: pulumi.Output<PolicyStatement[]>;
+    public readonly triggers: aws.types.input.codepipeline.PipelineTrigger[];
+    public readonly cloneUrlHttp: pulumi.Output<string | undefined> = pulumi.output(undefined);
+
+    constructor(name: string, args: CodeConnectionsSourceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cicd:tools:CodeConnectionsSource", name, {}, opts);
+        this.action = pulumi.output({
+            name: "Source",
+            category: "Source",
+            owner: "AWS",
+            provider: "CodeStarSourceConnection",
+            version: "1",
+            namespace: "SourceVariables",
+            outputArtifacts: [SOURCE_ARTIFACT],
+            configuration: {
+                ConnectionArn: args.connectionArn,
+                FullRepositoryId: args.fullRepositoryId,
+                BranchName: args.branch,
+                OutputArtifactFormat: "CODE_ZIP",
+                // The trigger below starts the pipeline; change detection on the action would start it again.
+                DetectChanges: "false",
+            },
+        });
+        this.pipelineRoleStatements = pulumi.output(args.connectionArn).apply((arn) => [codeConnectionSourceStatement(arn)]);
+        const filePaths = args.triggerFilePaths ?? [];
+        this.triggers = [
+            {
+                providerType: "CodeStarSourceConnection",
+                gitConfiguration: {
+                    sourceActionName: "Source",
+                    pushes: [{ branches: { includes: [args.branch] }, ...(filePaths.length > 0 ? { filePaths: { includes: [...filePaths] } } : {}) }],
+                },
+            },
+        ];
+        this.registerOutputs({});
+    }
+
+    startOnChange(): void {
+        // Nothing to create: the pipeline's own trigger watches the repository.
     }
 }

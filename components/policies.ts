@@ -364,35 +364,55 @@ export function functionRolePolicy(args: { ctx: AccountContext; service: string;
 // ---------------------------------------------------------------------------------------------------------
 // Tools account
 
-/** The CodeBuild role: its own logs, the artifact bucket and key, and the configured deploy roles. Nothing else. */
+/** Writing to the given CodeBuild log groups. */
+function buildLogStatement(logGroupArns: readonly string[]): PolicyStatement {
+    return {
+        Sid: "BuildLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: logGroupArns.flatMap((arn) => [arn, `${arn}:*`]),
+    };
+}
+
+/** The deploy project's role: its own logs, the artifact bucket and key, and the configured deploy roles. Nothing else. */
 export function buildRolePolicy(args: {
     logGroupArn: string;
     artifactBucketArn: string;
     artifactKeyArn: string;
     deployRoleArns: readonly string[];
 }): PolicyDocument {
-    return document(
-        {
-            Sid: "BuildLogs",
-            Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-            Resource: [args.logGroupArn, `${args.logGroupArn}:*`],
-        },
-        ...artifactStatements(args.artifactBucketArn, args.artifactKeyArn),
-        {
-            Sid: "AssumeTargetDeployRoles",
-            Effect: "Allow",
-            Action: "sts:AssumeRole",
-            Resource: [...args.deployRoleArns],
-        },
-    );
+    return document(buildLogStatement([args.logGroupArn]), ...artifactStatements(args.artifactBucketArn, args.artifactKeyArn), {
+        Sid: "AssumeTargetDeployRoles",
+        Effect: "Allow",
+        Action: "sts:AssumeRole",
+        Resource: [...args.deployRoleArns],
+    });
 }
 
-/** The pipeline role: artifacts, the key, its build projects, plus whatever its source needs. */
+/**
+ * The test and smoke-test projects' role: their logs, the artifacts, and the test reports. It can assume no
+ * role: the code under test never runs with deploy permissions.
+ */
+export function ciRolePolicy(args: {
+    logGroupArns: readonly string[];
+    artifactBucketArn: string;
+    artifactKeyArn: string;
+    reportGroupArns: readonly string[];
+}): PolicyDocument {
+    return document(buildLogStatement(args.logGroupArns), ...artifactStatements(args.artifactBucketArn, args.artifactKeyArn), {
+        Sid: "TestReports",
+        Effect: "Allow",
+        Action: ["codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"],
+        Resource: [...args.reportGroupArns],
+    });
+}
+
+/** The pipeline role: artifacts, the key, its build projects, approval notifications, plus what its source needs. */
 export function pipelineRolePolicy(args: {
     artifactBucketArn: string;
     artifactKeyArn: string;
     buildProjectArns: readonly string[];
+    notificationTopicArn: string;
     sourceStatements: readonly PolicyStatement[];
 }): PolicyDocument {
     return document(
@@ -402,6 +422,13 @@ export function pipelineRolePolicy(args: {
             Effect: "Allow",
             Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
             Resource: [...args.buildProjectArns],
+        },
+        {
+            // Manual approval actions publish their request to the topic as the pipeline role.
+            Sid: "ApprovalNotifications",
+            Effect: "Allow",
+            Action: "sns:Publish",
+            Resource: args.notificationTopicArn,
         },
         ...args.sourceStatements,
     );
@@ -422,6 +449,15 @@ export function codeCommitSourceStatement(repositoryArn: string): PolicyStatemen
         ],
         Resource: repositoryArn,
     };
+}
+
+/**
+ * A CodeConnections source action uses one connection. Connections created before the service's rename have
+ * `codestar-connections` ARNs and are authorized under that prefix; newer ones under `codeconnections`.
+ */
+export function codeConnectionSourceStatement(connectionArn: string): PolicyStatement {
+    const prefix = connectionArn.split(":")[2];
+    return { Sid: "SourceConnection", Effect: "Allow", Action: `${prefix}:UseConnection`, Resource: connectionArn };
 }
 
 /** EventBridge may start this one pipeline. */
@@ -453,18 +489,43 @@ function artifactStatements(bucketArn: string, keyArn: string): PolicyStatement[
 }
 
 /**
- * Key policy of the artifact key. In a key policy, "*" as the resource means "this key". The account
- * statement is the one AWS creates by default: it lets IAM policies in this account grant use of the key
- * (as the build and pipeline role policies do) and keeps the key manageable; without it a key can become
- * unmanageable. It is a key policy, not a role trust: no other account gets anything.
+ * Key policy of the pipeline key (artifacts and notifications). In a key policy, "*" as the resource means
+ * "this key". The first statement is the one AWS creates by default: it lets IAM policies in this account grant
+ * use of the key (as the build and pipeline role policies do) and keeps the key manageable; without it a key
+ * can become unmanageable. It is a key policy, not a role trust: no other account gets anything.
+ * The second lets CodeStar Notifications publish to the encrypted topic, only through SNS in this account.
  */
-export function artifactKeyPolicy(args: { partition: string; accountId: string }): PolicyDocument {
+export function pipelineKeyPolicy(args: { partition: string; accountId: string; region: string }): PolicyDocument {
+    return document(
+        {
+            Sid: "EnableIamPoliciesOfThisAccount",
+            Effect: "Allow",
+            Principal: { AWS: `arn:${args.partition}:iam::${args.accountId}:root` },
+            Action: "kms:*",
+            Resource: "*",
+        },
+        {
+            Sid: "NotificationsToEncryptedTopic",
+            Effect: "Allow",
+            Principal: { Service: "codestar-notifications.amazonaws.com" },
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: "*",
+            Condition: {
+                StringEquals: { "kms:ViaService": `sns.${args.region}.amazonaws.com`, "aws:SourceAccount": args.accountId },
+            },
+        },
+    );
+}
+
+/** Topic policy of the pipeline's notifications: only CodeStar Notifications, for this account, may publish. */
+export function notificationTopicPolicy(args: { topicArn: string; accountId: string }): PolicyDocument {
     return document({
-        Sid: "EnableIamPoliciesOfThisAccount",
+        Sid: "CodeStarNotificationsOnly",
         Effect: "Allow",
-        Principal: { AWS: `arn:${args.partition}:iam::${args.accountId}:root` },
-        Action: "kms:*",
-        Resource: "*",
+        Principal: { Service: "codestar-notifications.amazonaws.com" },
+        Action: "sns:Publish",
+        Resource: args.topicArn,
+        Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
     });
 }
 

@@ -59,12 +59,18 @@ describe("stack configuration", () => {
         expect(cfg.role).to.equal("tools");
         expect(cfg.branch).to.equal("main");
         expect(cfg.buildRoleName).to.equal(DEFAULT_BUILD_ROLE_NAME);
-        expect(cfg.stages).to.deep.equal([{ name: "dev", targetStack: "acme/serverless-cross-account-cicd/target" }]);
+        expect(cfg.source).to.deep.equal({ kind: "codecommit", repositoryName: "product-catalog-service" });
+        expect(cfg.notificationEmails).to.deep.equal([]);
+        expect(cfg.stages).to.deep.equal([
+            { name: "dev", targetStack: "acme/serverless-cross-account-cicd/target", approval: false, smokeTest: "full" },
+            { name: "prod", targetStack: "acme/serverless-cross-account-cicd/target-prod", approval: true, smokeTest: "read-only" },
+        ]);
     });
 
     it("ships example accounts only: tools 111111111111, target 222222222222", () => {
         expect(loadStackFile("Pulumi.tools.yaml")["aws:allowedAccountIds"]).to.deep.equal(["111111111111"]);
         expect(loadStackFile("Pulumi.target.yaml")["aws:allowedAccountIds"]).to.deep.equal(["222222222222"]);
+        expect(loadStackFile("Pulumi.target-prod.yaml")["aws:allowedAccountIds"]).to.deep.equal(["333333333333"]);
     });
 
     it("applies the same defaults as Pulumi.yaml declares", () => {
@@ -73,7 +79,10 @@ describe("stack configuration", () => {
         const p = read(tools) as ToolsConfig;
         expect(String(declared.pipelineBuildRoleName.default)).to.equal(t.pipelineBuildRoleName);
         expect(String(declared.buildRoleName.default)).to.equal(p.buildRoleName);
-        expect(String(declared.repositoryName.default)).to.equal(p.repositoryName);
+        expect(String(declared.repositoryName.default)).to.equal(p.source.kind === "codecommit" && p.source.repositoryName);
+        expect(String(declared.sourceKind.default)).to.equal(p.source.kind);
+        expect(declared.notificationEmails.default).to.deep.equal(p.notificationEmails);
+        expect(declared.triggerFilePaths.default).to.deep.equal([]);
         expect(String(declared.branch.default)).to.equal(p.branch);
         expect(Number(declared.logRetentionDays.default)).to.equal(p.logRetentionDays);
         // Keys only some roles need carry an empty default, which must read as "not set".
@@ -131,8 +140,14 @@ describe("stack configuration", () => {
         expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "target-dev" }] })[0]).to.match(
             /^stages\[0\]\.targetStack must be a fully qualified stack name/,
         );
-        expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "a/b/c", approval: true }] })[0]).to.match(
-            /^stages\[0\] has unknown key\(s\) approval/,
+        expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "a/b/c", approve: true }] })[0]).to.match(
+            /^stages\[0\] has unknown key\(s\) approve; allowed: name, targetStack, approval, smokeTest/,
+        );
+        expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "a/b/c", approval: "yes" }] })[0]).to.equal(
+            'stages[0].approval must be true or false; got "yes"',
+        );
+        expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "a/b/c", smokeTest: "none" }] })[0]).to.match(
+            /^stages\[0\]\.smokeTest must be "full" \(creates and reads a product\) or "read-only"/,
         );
         expect(
             problemsOf({
@@ -143,6 +158,40 @@ describe("stack configuration", () => {
                 ],
             }),
         ).to.deep.equal(['stages has the name "dev" more than once; stage names must be unique']);
+    });
+
+    describe("source", () => {
+        const connection = "arn:aws:codeconnections:us-east-1:111111111111:connection/0a1b2c3d-1111-2222-3333-444455556666";
+
+        it("reads a CodeConnections source with its trigger paths", () => {
+            const cfg = read({ ...tools, sourceKind: "codeconnections", connectionArn: connection, fullRepositoryId: "acme/product-catalog", triggerFilePaths: ["functions/**"] }) as ToolsConfig;
+            expect(cfg.source).to.deep.equal({ kind: "codeconnections", connectionArn: connection, fullRepositoryId: "acme/product-catalog", triggerFilePaths: ["functions/**"] });
+        });
+
+        it("accepts connections created under the codestar-connections name", () => {
+            const legacy = connection.replace("codeconnections", "codestar-connections");
+            const cfg = read({ ...tools, sourceKind: "codeconnections", connectionArn: legacy, fullRepositoryId: "acme/repo" }) as ToolsConfig;
+            expect(cfg.source.kind === "codeconnections" && cfg.source.connectionArn).to.equal(legacy);
+        });
+
+        it("says what a CodeConnections source needs", () => {
+            expect(problemsOf({ ...tools, sourceKind: "codeconnections" })).to.deep.equal([
+                "connectionArn is required: the ARN of an authorized CodeConnections connection (sourceKind codeconnections)",
+                'fullRepositoryId is required: "<owner>/<repository>" on the connected provider (sourceKind codeconnections)',
+            ]);
+            expect(problemsOf({ ...tools, sourceKind: "codeconnections", connectionArn: "arn:aws:iam::1:role/x", fullRepositoryId: "repo" })).to.have.length(2);
+            expect(problemsOf({ ...tools, sourceKind: "github" })[0]).to.equal('sourceKind must be "codecommit" or "codeconnections"; got "github"');
+            expect(problemsOf({ ...tools, sourceKind: "codeconnections", connectionArn: connection, fullRepositoryId: "a/b", triggerFilePaths: "functions/**" })[0]).to.match(
+                /^triggerFilePaths must be a YAML list of strings/,
+            );
+        });
+    });
+
+    it("validates notification e-mail addresses", () => {
+        expect((read({ ...tools, notificationEmails: ["team@example.com"] }) as ToolsConfig).notificationEmails).to.deep.equal(["team@example.com"]);
+        expect(problemsOf({ ...tools, notificationEmails: ["team@example.com", "not an address"] })).to.deep.equal([
+            'notificationEmails has "not an address", which is not an e-mail address',
+        ]);
     });
 
     it("reports every problem at once", () => {

@@ -4,17 +4,20 @@
 
 import { expect } from "chai";
 import { ConfigError } from "../../config";
-import { expectLeastPrivilege, list, statement } from "../helpers/iam";
+import { allowedActions, expectLeastPrivilege, list, statement } from "../helpers/iam";
 import { MockCloud, policyDocument, runStack, TARGET_ACCOUNT, TOOLS_ACCOUNT } from "../helpers/pulumi-mocks";
 import { loadStackFile } from "../helpers/stack-files";
 
-const SHIPPED_TARGET_STACK = "acme/serverless-cross-account-cicd/target";
+const DEV_STACK = "acme/serverless-cross-account-cicd/target";
+const PROD_STACK = "acme/serverless-cross-account-cicd/target-prod";
+const PROD_ACCOUNT = "333333333333";
 
-async function targetOutputs(overrides: Record<string, unknown> = {}, accountId = TARGET_ACCOUNT) {
+/** Outputs of a target stack evaluated from its shipped file (or overrides), as the tools stack will read them. */
+export async function targetOutputs(file = "Pulumi.target.yaml", accountId = TARGET_ACCOUNT, overrides: Record<string, unknown> = {}) {
     const { outputs } = await runStack({
-        stack: "target",
+        stack: file.replace(/^Pulumi\.|\.yaml$/g, ""),
         accountId,
-        config: { ...loadStackFile("Pulumi.target.yaml"), "aws:allowedAccountIds": [accountId], ...overrides },
+        config: { ...loadStackFile(file), "aws:allowedAccountIds": [accountId], ...overrides },
     });
     return outputs as Record<string, string>;
 }
@@ -28,24 +31,33 @@ const envOf = (action: any): Record<string, string> =>
 
 describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
     let target: Record<string, string>;
+    let prod: Record<string, string>;
+    let shippedTargets: Record<string, Record<string, string>>;
     let cloud: MockCloud;
     let outputs: Record<string, any>;
 
     before(async () => {
         target = await targetOutputs();
-        ({ cloud, outputs } = await runTools({}, { [SHIPPED_TARGET_STACK]: target }));
+        prod = await targetOutputs("Pulumi.target-prod.yaml", PROD_ACCOUNT);
+        shippedTargets = { [DEV_STACK]: target, [PROD_STACK]: prod };
+        ({ cloud, outputs } = await runTools({}, shippedTargets));
     });
+
+    const stageNamed = (name: string) => pipeline().stages.find((s: any) => s.name === name);
+    const action = (stage: string, name: string) => stageNamed(stage).actions.find((a: any) => a.name === name);
+    const roleDoc = (c: MockCloud, role: { id: string }) =>
+        policyDocument(c.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.inputs.role === role.id)!.inputs.policy);
 
     const pipeline = () => cloud.one("aws:codepipeline/pipeline:Pipeline").inputs;
 
-    it("reads the target through a stack reference named in config", () => {
-        const ref = cloud.one("pulumi:pulumi:StackReference");
-        expect(ref.inputs.name).to.equal(SHIPPED_TARGET_STACK);
-        expect(outputs.stages).to.deep.equal(["dev"]);
-        expect(outputs.buildRoleArn).to.equal(target.trustedBuildRoleArn);
+    it("reads each target through a stack reference named in config", () => {
+        expect(cloud.ofType("pulumi:pulumi:StackReference").map((r) => r.inputs.name)).to.deep.equal([DEV_STACK, PROD_STACK]);
+        expect(outputs.stages).to.deep.equal(["dev", "prod"]);
+        expect(outputs.buildRoleArn).to.equal(target.trustedBuildRoleArn).and.equal(prod.trustedBuildRoleArn);
     });
 
-    it("exports the clone URL, pipeline, build role and artifact bucket", () => {
+    it("exports the clone URL, pipeline, build role, artifact bucket and notification topic", () => {
+        expect(outputs.notificationTopicArn).to.equal(cloud.one("aws:sns/topic:Topic").state.arn);
         expect(outputs.cloneUrlHttp).to.equal("https://git-codecommit.us-east-1.amazonaws.com/v1/repos/product-catalog-service");
         expect(outputs.pipelineName).to.equal("product-catalog-service-pipeline");
         expect(outputs.buildRoleArn).to.equal("arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build");
@@ -57,8 +69,12 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
             const key = cloud.one("aws:kms/key:Key").inputs;
             expect(key.enableKeyRotation).to.equal(true);
             expect(key.deletionWindowInDays).to.equal(30);
-            const [stmt] = JSON.parse(key.policy).Statement;
-            expect(stmt.Principal).to.deep.equal({ AWS: `arn:aws:iam::${TOOLS_ACCOUNT}:root` });
+            const [account, notifications] = JSON.parse(key.policy).Statement;
+            expect(account.Principal).to.deep.equal({ AWS: `arn:aws:iam::${TOOLS_ACCOUNT}:root` });
+            expect(notifications.Principal).to.deep.equal({ Service: "codestar-notifications.amazonaws.com" });
+            expect(notifications.Condition).to.deep.equal({
+                StringEquals: { "kms:ViaService": "sns.us-east-1.amazonaws.com", "aws:SourceAccount": TOOLS_ACCOUNT },
+            });
         });
 
         it("encrypts the bucket with that key and hardens it", () => {
@@ -88,24 +104,42 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         });
     });
 
-    describe("build", () => {
-        it("runs a Node.js 22 image, small, unprivileged, logging to its own group with retention", () => {
-            const project = cloud.one("aws:codebuild/project:Project").inputs;
-            expect(project.environment).to.include({
-                image: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
-                computeType: "BUILD_GENERAL1_SMALL",
-                privilegedMode: false,
-                type: "LINUX_CONTAINER",
+    describe("build projects", () => {
+        const projectNamed = (name: string) => cloud.ofType("aws:codebuild/project:Project").find((p) => p.inputs.name === name)!.inputs;
+
+        for (const [project, buildspec] of [
+            ["product-catalog-service-test", "buildspec-test.yml"],
+            ["product-catalog-service-deploy", "buildspec.yml"],
+            ["product-catalog-service-smoke-test", "buildspec-smoke.yml"],
+        ]) {
+            it(`${project}: Node.js 22 image, small, unprivileged, its own log group, npm cache, ${buildspec}`, () => {
+                const p = projectNamed(project);
+                expect(p.environment).to.include({
+                    image: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+                    computeType: "BUILD_GENERAL1_SMALL",
+                    privilegedMode: false,
+                    type: "LINUX_CONTAINER",
+                });
+                expect(p.source).to.deep.equal({ type: "CODEPIPELINE", buildspec });
+                expect(p.encryptionKey).to.equal(cloud.one("aws:kms/key:Key").state.arn);
+                expect(p.buildTimeout).to.be.within(5, 60);
+                expect(p.cache.type).to.equal("S3");
+                expect(p.cache.location).to.match(new RegExp(`^${outputs.artifactBucketName}/codebuild-cache/`));
+                const logGroup = cloud.ofType("aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/aws/codebuild/${project}`)!;
+                expect(logGroup.inputs.retentionInDays).to.equal(30);
+                expect(p.logsConfig.cloudwatchLogs).to.deep.equal({ status: "ENABLED", groupName: logGroup.inputs.name });
             });
-            expect(project.buildTimeout).to.equal(30);
-            expect(project.encryptionKey).to.equal(cloud.one("aws:kms/key:Key").state.arn);
-            const logGroup = cloud.one("aws:cloudwatch/logGroup:LogGroup").inputs;
-            expect(logGroup).to.deep.include({ name: "/aws/codebuild/product-catalog-service-deploy", retentionInDays: 30 });
-            expect(project.logsConfig.cloudwatchLogs).to.deep.equal({ status: "ENABLED", groupName: logGroup.name });
-            expect(project.source).to.deep.equal({ type: "CODEPIPELINE", buildspec: "buildspec.yml" });
+        }
+
+        it("only the deploy project runs as the build role the targets trust", () => {
+            const buildRole = cloud.one("aws:iam/role:Role", "build-role");
+            const ciRole = cloud.one("aws:iam/role:Role", "ci-role");
+            expect(projectNamed("product-catalog-service-deploy").serviceRole).to.equal(buildRole.state.arn);
+            expect(projectNamed("product-catalog-service-test").serviceRole).to.equal(ciRole.state.arn);
+            expect(projectNamed("product-catalog-service-smoke-test").serviceRole).to.equal(ciRole.state.arn);
         });
 
-        it("build role has the name the target trusts, trusted only by CodeBuild in this account", () => {
+        it("build role has the name the targets trust, trusted only by CodeBuild in this account", () => {
             const role = cloud.one("aws:iam/role:Role", "build-role");
             expect(role.inputs.name).to.equal("product-catalog-service-pipeline-build");
             expect(policyDocument(role.inputs.assumeRolePolicy).Statement).to.deep.equal([
@@ -118,17 +152,29 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
             ]);
         });
 
-        it("build role may assume the target deploy role and touch only its logs, artifacts and key", () => {
-            const role = cloud.one("aws:iam/role:Role", "build-role");
-            const doc = policyDocument(cloud.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.inputs.role === role.id)!.inputs.policy);
+        it("build role may assume exactly the configured targets' deploy roles and touch only its logs, artifacts and key", () => {
+            const doc = roleDoc(cloud, cloud.one("aws:iam/role:Role", "build-role"));
             expectLeastPrivilege(doc);
-            expect(statement(doc, "AssumeTargetDeployRoles")).to.deep.include({ Action: "sts:AssumeRole", Resource: [target.deployRoleArn] });
-            const logGroupArn = cloud.one("aws:cloudwatch/logGroup:LogGroup").state.arn;
+            expect(statement(doc, "AssumeTargetDeployRoles")).to.deep.include({ Action: "sts:AssumeRole", Resource: [target.deployRoleArn, prod.deployRoleArn] });
+            const logGroupArn = cloud.one("aws:cloudwatch/logGroup:LogGroup", "deploy-logs").state.arn;
             expect(statement(doc, "BuildLogs").Resource).to.deep.equal([logGroupArn, `${logGroupArn}:*`]);
             const bucketArn = cloud.one("aws:s3/bucket:Bucket").state.arn;
             expect(statement(doc, "Artifacts").Resource).to.equal(`${bucketArn}/*`);
             expect(statement(doc, "ArtifactKey").Resource).to.equal(cloud.one("aws:kms/key:Key").state.arn);
             expect(doc.Statement.map((s: any) => s.Sid)).to.deep.equal(["BuildLogs", "ArtifactBucket", "Artifacts", "ArtifactKey", "AssumeTargetDeployRoles"]);
+        });
+
+        it("test and smoke-test role assumes nothing and writes only its logs, artifacts and test reports", () => {
+            const doc = roleDoc(cloud, cloud.one("aws:iam/role:Role", "ci-role"));
+            expectLeastPrivilege(doc);
+            expect(allowedActions(doc).filter((a) => a.startsWith("sts:"))).to.deep.equal([]);
+            expect(statement(doc, "TestReports").Resource).to.deep.equal([cloud.one("aws:codebuild/reportGroup:ReportGroup").state.arn]);
+            expect(list(statement(doc, "BuildLogs").Resource)).to.have.length(4);
+        });
+
+        it("collects the mocha results in a report group the test project's buildspec names", () => {
+            const group = cloud.one("aws:codebuild/reportGroup:ReportGroup").inputs;
+            expect(group).to.deep.include({ name: "product-catalog-service-test-mocha", type: "TEST" });
         });
     });
 
@@ -137,10 +183,14 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
             expect(pipeline()).to.include({ pipelineType: "V2", executionMode: "QUEUED", name: "product-catalog-service-pipeline" });
         });
 
-        it("runs Source then Deploy, passing the source artifact", () => {
-            const stages = pipeline().stages;
-            expect(stages.map((s: any) => s.name)).to.deep.equal(["Source", "Deploy-dev"]);
-            const [source] = stages[0].actions;
+        it("runs Source, Test, then each target in order", () => {
+            expect(pipeline().stages.map((s: any) => s.name)).to.deep.equal(["Source", "Test", "dev", "prod"]);
+            expect(stageNamed("dev").actions.map((a: any) => `${a.runOrder}:${a.name}`)).to.deep.equal(["2:Deploy", "3:SmokeTest"]);
+            expect(stageNamed("prod").actions.map((a: any) => `${a.runOrder}:${a.name}`)).to.deep.equal(["1:Approve", "2:Deploy", "3:SmokeTest"]);
+        });
+
+        it("deploys the artifact the Test stage built: what was tested is what ships", () => {
+            const [source] = stageNamed("Source").actions;
             expect(source).to.deep.include({ category: "Source", provider: "CodeCommit", outputArtifacts: ["source"] });
             expect(source.configuration).to.deep.equal({
                 RepositoryName: "product-catalog-service",
@@ -148,33 +198,94 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
                 PollForSourceChanges: "false",
                 OutputArtifactFormat: "CODE_ZIP",
             });
-            const [deploy] = stages[1].actions;
-            expect(deploy).to.deep.include({ category: "Build", provider: "CodeBuild", inputArtifacts: ["source"], namespace: "Deploy-dev" });
-            expect(deploy.configuration.ProjectName).to.equal("product-catalog-service-deploy");
+            const [test] = stageNamed("Test").actions;
+            expect(test).to.deep.include({ provider: "CodeBuild", inputArtifacts: ["source"], outputArtifacts: ["build"] });
+            expect(test.configuration.ProjectName).to.equal("product-catalog-service-test");
+            for (const stage of ["dev", "prod"]) {
+                expect(action(stage, "Deploy").inputArtifacts).to.deep.equal(["build"]);
+                expect(action(stage, "SmokeTest").inputArtifacts).to.deep.equal(["build"]);
+                expect(action(stage, "Deploy").configuration.ProjectName).to.equal("product-catalog-service-deploy");
+            }
         });
 
-        it("gives the Deploy action the target's environment from the stack reference", () => {
-            const [deploy] = pipeline().stages[1].actions;
-            expect(envOf(deploy)).to.deep.equal({
-                STAGE: "dev",
-                SERVICE_NAME: "product-catalog-service",
-                TARGET_ACCOUNT_ID: target.accountId,
-                TARGET_REGION: target.region,
-                DEPLOY_ROLE_ARN: target.deployRoleArn,
-                CFN_EXECUTION_ROLE_ARN: target.cfnExecutionRoleArn,
-                DEPLOYMENT_BUCKET: target.deploymentBucketName,
-                PERMISSIONS_BOUNDARY_ARN: target.permissionsBoundaryArn,
-            });
+        it("gives each Deploy action its target's environment from that target's stack reference", () => {
+            for (const [stage, t] of [["dev", target], ["prod", prod]] as const) {
+                const deploy = action(stage, "Deploy");
+                expect(deploy.namespace).to.equal(`Deploy-${stage}`);
+                expect(envOf(deploy)).to.deep.equal({
+                    STAGE: stage,
+                    SERVICE_NAME: "product-catalog-service",
+                    TARGET_ACCOUNT_ID: t.accountId,
+                    TARGET_REGION: t.region,
+                    DEPLOY_ROLE_ARN: t.deployRoleArn,
+                    CFN_EXECUTION_ROLE_ARN: t.cfnExecutionRoleArn,
+                    DEPLOYMENT_BUCKET: t.deploymentBucketName,
+                    PERMISSIONS_BOUNDARY_ARN: t.permissionsBoundaryArn,
+                });
+            }
+            expect(envOf(action("prod", "Deploy")).TARGET_ACCOUNT_ID).to.equal(PROD_ACCOUNT);
         });
 
-        it("pipeline role reads the repository, runs the project and uses the artifact store", () => {
+        it("smoke-tests each stage at the URL its Deploy exported, read-only in production", () => {
+            expect(envOf(action("dev", "SmokeTest"))).to.deep.equal({ STAGE: "dev", SMOKE_TEST_MODE: "full", API_URL: "#{Deploy-dev.API_URL}" });
+            expect(envOf(action("prod", "SmokeTest"))).to.deep.equal({ STAGE: "prod", SMOKE_TEST_MODE: "read-only", API_URL: "#{Deploy-prod.API_URL}" });
+            expect(action("dev", "SmokeTest").configuration.ProjectName).to.equal("product-catalog-service-smoke-test");
+        });
+
+        it("asks for approval on the topic, showing the URL of the stage just verified", () => {
+            const approve = action("prod", "Approve");
+            expect(approve).to.deep.include({ category: "Approval", provider: "Manual", owner: "AWS" });
+            expect(approve.configuration.NotificationArn).to.equal(outputs.notificationTopicArn);
+            expect(approve.configuration.ExternalEntityLink).to.equal("#{Deploy-dev.API_URL}");
+            expect(approve.configuration.CustomData).to.contain("#{SourceVariables.CommitId}").and.contain("dev's smoke test");
+        });
+
+        it("pipeline role reads the repository, runs the projects, publishes approvals and uses the artifact store", () => {
             const role = cloud.one("aws:iam/role:Role", "pipeline-role");
             expect(policyDocument(role.inputs.assumeRolePolicy).Statement[0].Principal).to.deep.equal({ Service: "codepipeline.amazonaws.com" });
-            const doc = policyDocument(cloud.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.inputs.role === role.id)!.inputs.policy);
+            const doc = roleDoc(cloud, role);
             expectLeastPrivilege(doc);
-            expect(statement(doc, "RunBuilds").Resource).to.deep.equal([cloud.one("aws:codebuild/project:Project").state.arn]);
+            expect(statement(doc, "RunBuilds").Resource).to.have.members(cloud.ofType("aws:codebuild/project:Project").map((p) => p.state.arn));
             expect(statement(doc, "SourceRepository").Resource).to.equal(cloud.one("aws:codecommit/repository:Repository").state.arn);
-            expect(list(statement(doc, "RunBuilds").Action)).to.not.include("codebuild:CreateProject");
+            expect(statement(doc, "ApprovalNotifications")).to.deep.include({ Action: "sns:Publish", Resource: outputs.notificationTopicArn });
+        });
+    });
+
+    describe("notifications", () => {
+        it("go to an encrypted topic that only CodeStar Notifications of this account may publish to", () => {
+            const topic = cloud.one("aws:sns/topic:Topic");
+            expect(topic.inputs.kmsMasterKeyId).to.equal(cloud.one("aws:kms/key:Key").state.arn);
+            const policy = policyDocument(cloud.one("aws:sns/topicPolicy:TopicPolicy").inputs.policy);
+            expect(policy.Statement).to.deep.equal([
+                {
+                    Sid: "CodeStarNotificationsOnly",
+                    Effect: "Allow",
+                    Principal: { Service: "codestar-notifications.amazonaws.com" },
+                    Action: "sns:Publish",
+                    Resource: topic.state.arn,
+                    Condition: { StringEquals: { "aws:SourceAccount": TOOLS_ACCOUNT } },
+                },
+            ]);
+        });
+
+        it("cover failed and succeeded runs and pending approvals of this pipeline", () => {
+            const rule = cloud.one("aws:codestarnotifications/notificationRule:NotificationRule").inputs;
+            expect(rule.resource).to.equal(cloud.one("aws:codepipeline/pipeline:Pipeline").state.arn);
+            expect(rule.eventTypeIds).to.have.members([
+                "codepipeline-pipeline-pipeline-execution-failed",
+                "codepipeline-pipeline-pipeline-execution-succeeded",
+                "codepipeline-pipeline-manual-approval-needed",
+            ]);
+            expect(rule.targets).to.deep.equal([{ type: "SNS", address: outputs.notificationTopicArn }]);
+        });
+
+        it("subscribes the configured e-mail addresses", async () => {
+            const { cloud: c } = await runTools({ notificationEmails: ["team@example.com", "oncall@example.com"] }, shippedTargets);
+            expect(c.ofType("aws:sns/topicSubscription:TopicSubscription").map((s) => [s.inputs.protocol, s.inputs.endpoint])).to.deep.equal([
+                ["email", "team@example.com"],
+                ["email", "oncall@example.com"],
+            ]);
+            expect(cloud.ofType("aws:sns/topicSubscription:TopicSubscription")).to.have.length(0);
         });
     });
 
@@ -202,31 +313,91 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         });
     });
 
-    describe("several targets", () => {
-        it("deploys to each target in order and may assume exactly their deploy roles", async () => {
-            const prod = await targetOutputs({ "serverless-cross-account-cicd:stage": "prod" }, "333333333333");
-            const { cloud: c } = await runTools(
+    describe("a CodeConnections source", () => {
+        const connectionArn = "arn:aws:codeconnections:us-east-1:111111111111:connection/0a1b2c3d-1111-2222-3333-444455556666";
+        let c: MockCloud;
+        before(async () => {
+            ({ cloud: c } = await runTools(
+                { sourceKind: "codeconnections", connectionArn, fullRepositoryId: "acme/product-catalog", triggerFilePaths: ["functions/**", "serverless.yml"] },
+                shippedTargets,
+            ));
+        });
+
+        it("reads the repository through the connection", () => {
+            const p = c.one("aws:codepipeline/pipeline:Pipeline").inputs;
+            const [source] = p.stages[0].actions;
+            expect(source).to.deep.include({ provider: "CodeStarSourceConnection", outputArtifacts: ["source"] });
+            expect(source.configuration).to.deep.equal({
+                ConnectionArn: connectionArn,
+                FullRepositoryId: "acme/product-catalog",
+                BranchName: "main",
+                OutputArtifactFormat: "CODE_ZIP",
+                DetectChanges: "false",
+            });
+            const doc = roleDoc(c, c.one("aws:iam/role:Role", "pipeline-role"));
+            expect(statement(doc, "SourceConnection")).to.deep.include({ Action: "codeconnections:UseConnection", Resource: connectionArn });
+        });
+
+        it("starts on pushes to the branch that touch the configured paths, with no EventBridge rule", () => {
+            expect(c.one("aws:codepipeline/pipeline:Pipeline").inputs.triggers).to.deep.equal([
                 {
-                    stages: [
-                        { name: "dev", targetStack: "acme/serverless-cross-account-cicd/target-dev" },
-                        { name: "prod", targetStack: "acme/serverless-cross-account-cicd/target-prod" },
-                    ],
+                    providerType: "CodeStarSourceConnection",
+                    gitConfiguration: {
+                        sourceActionName: "Source",
+                        pushes: [{ branches: { includes: ["main"] }, filePaths: { includes: ["functions/**", "serverless.yml"] } }],
+                    },
                 },
-                { "acme/serverless-cross-account-cicd/target-dev": target, "acme/serverless-cross-account-cicd/target-prod": prod },
-            );
-            const stages = c.one("aws:codepipeline/pipeline:Pipeline").inputs.stages;
-            expect(stages.map((s: any) => s.name)).to.deep.equal(["Source", "Deploy-dev", "Deploy-prod"]);
-            expect(envOf(stages[2].actions[0])).to.include({ STAGE: "prod", TARGET_ACCOUNT_ID: "333333333333", DEPLOY_ROLE_ARN: prod.deployRoleArn });
-            const role = c.one("aws:iam/role:Role", "build-role");
-            const doc = policyDocument(c.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.inputs.role === role.id)!.inputs.policy);
-            expect(statement(doc, "AssumeTargetDeployRoles").Resource).to.deep.equal([target.deployRoleArn, prod.deployRoleArn]);
+            ]);
+            expect(c.ofType("aws:cloudwatch/eventRule:EventRule")).to.have.length(0);
+            expect(c.ofType("aws:codecommit/repository:Repository")).to.have.length(0);
+        });
+    });
+
+    describe("scale: one target or twenty, same code", () => {
+        async function toolsWith(n: number) {
+            const stackOutputs: Record<string, Record<string, string>> = {};
+            const stages = [];
+            for (let i = 0; i < n; i++) {
+                const name = `s${i}`;
+                const account = String(400000000000 + i);
+                const stack = `acme/serverless-cross-account-cicd/target-${name}`;
+                stackOutputs[stack] = {
+                    ...target,
+                    stage: name,
+                    accountId: account,
+                    deployRoleArn: `arn:aws:iam::${account}:role/deploy-product-catalog-service-${name}`,
+                };
+                stages.push({ name, targetStack: stack, approval: i > 0, smokeTest: i === n - 1 ? "read-only" : "full" });
+            }
+            const started = Date.now();
+            const { cloud: c } = await runTools({ stages }, stackOutputs);
+            return { c, ms: Date.now() - started };
+        }
+
+        it("grows by the same number of resources per stage (1, 2, 20 stages) and stays fast under mocks", async function () {
+            this.timeout(60_000);
+            const runs = [];
+            for (const n of [1, 2, 20]) runs.push({ n, ...(await toolsWith(n)) });
+            const counts = runs.map((r) => r.c.resources.length);
+            const perStage = (counts[1] - counts[0]) / 1;
+            expect(perStage).to.equal(1); // one StackReference per stage; everything else is shared
+            expect(counts[2] - counts[0]).to.equal(19 * perStage);
+            const twenty = runs[2].c;
+            const p = twenty.one("aws:codepipeline/pipeline:Pipeline").inputs;
+            expect(p.stages).to.have.length(2 + 20);
+            expect(p.stages.slice(2).map((s: any) => s.name)).to.deep.equal(Array.from({ length: 20 }, (_, i) => `s${i}`));
+            const doc = roleDoc(twenty, twenty.one("aws:iam/role:Role", "build-role"));
+            expect(statement(doc, "AssumeTargetDeployRoles").Resource).to.have.length(20);
+            // Generous bound against pathological growth; the benchmark (npm run bench) measures it properly.
+            expect(runs[2].ms).to.be.below(15_000);
+            console.log(`      resources for 1/2/20 stages: ${counts.join("/")}; ms: ${runs.map((r) => r.ms).join("/")}`);
         });
     });
 
     describe("bad target stacks fail early with what to do", () => {
         async function failure(stackOutputs: Record<string, unknown>): Promise<string> {
             try {
-                await runTools({}, { [SHIPPED_TARGET_STACK]: stackOutputs });
+                await runTools({}, { ...shippedTargets, [DEV_STACK]: stackOutputs });
             } catch (e) {
                 expect(e).to.be.instanceOf(ConfigError);
                 return (e as Error).message;
@@ -237,8 +408,8 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         it("names the stack and the missing outputs", async () => {
             const { deployRoleArn: _d, permissionsBoundaryArn: _p, ...partial } = target;
             const message = await failure(partial);
-            expect(message).to.contain(`target stack "${SHIPPED_TARGET_STACK}" (stages[0], "dev") has no output "deployRoleArn", "permissionsBoundaryArn"`);
-            expect(message).to.contain(`Run \`pulumi up\` on ${SHIPPED_TARGET_STACK}`);
+            expect(message).to.contain(`target stack "${DEV_STACK}" (stages[0], "dev") has no output "deployRoleArn", "permissionsBoundaryArn"`);
+            expect(message).to.contain(`Run \`pulumi up\` on ${DEV_STACK}`);
         });
 
         it("refuses a target that trusts another build role", async () => {
