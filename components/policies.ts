@@ -103,6 +103,9 @@ export const DEPLOY_STACK_ACTIONS = [
     "cloudformation:CancelUpdateStack",
     "cloudformation:ContinueUpdateRollback",
     "cloudformation:RollbackStack",
+    // Serverless tags the stack (STAGE); creating a tagged stack or change set needs these.
+    "cloudformation:TagResource",
+    "cloudformation:UntagResource",
 ];
 
 /**
@@ -146,6 +149,13 @@ export function deployRolePolicy(args: TargetPolicyArgs & { cfnExecutionRoleArn:
             Action: "iam:PassRole",
             Resource: args.cfnExecutionRoleArn,
             Condition: { StringEquals: { "iam:PassedToService": "cloudformation.amazonaws.com" } },
+        },
+        {
+            // `sls deploy` reads the functions it deployed to tell whether code changed (it only warns without).
+            Sid: "ReadServiceFunctions",
+            Effect: "Allow",
+            Action: "lambda:GetFunction",
+            Resource: arns.lambdaFunctions(ctx, names.prefix),
         },
         {
             // `sls deploy`/`sls info` read the REST API (endpoint, stages) after the stack update. API Gateway

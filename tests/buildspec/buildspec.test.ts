@@ -1,0 +1,116 @@
+/**
+ * buildspec.yml and the shell it runs (scripts/*.sh), read as text: Node 22, lockfile install, tests gate the
+ * deploy, API_URL is exported, and nothing can trace or print credentials (the blog sample ran `set -x` and
+ * echoed the assumed role's keys into CloudWatch Logs).
+ */
+import { expect } from "chai";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as yaml from "js-yaml";
+
+const ROOT = resolve(__dirname, "..", "..");
+const BUILDSPEC_PATH = join(ROOT, "buildspec.yml");
+const PHASES = ["install", "pre_build", "build", "post_build"] as const;
+
+interface Phase {
+  "on-failure"?: string;
+  "runtime-versions"?: Record<string, unknown>;
+  commands?: string[];
+}
+interface Buildspec {
+  version: unknown;
+  env?: { shell?: string; variables?: Record<string, string>; "exported-variables"?: string[] };
+  phases: Partial<Record<(typeof PHASES)[number], Phase>>;
+  artifacts?: { files?: string[] };
+}
+
+const buildspecText = readFileSync(BUILDSPEC_PATH, "utf8");
+const buildspec = yaml.load(buildspecText) as Buildspec;
+const commands = PHASES.flatMap((phase) => (buildspec.phases[phase]?.commands ?? []).map((command) => ({ phase, command })));
+const indexOf = (re: RegExp) => commands.findIndex((c) => re.test(c.command));
+
+export const SHELL_SCRIPTS = readdirSync(join(ROOT, "scripts"))
+  .filter((f) => f.endsWith(".sh"))
+  .map((f) => join(ROOT, "scripts", f));
+
+describe("buildspec.yml", () => {
+  it("is a version 0.2 buildspec run by bash", () => {
+    expect(buildspec.version).to.equal(0.2);
+    expect(buildspec.env?.shell).to.equal("bash");
+  });
+
+  it("installs Node.js 22 and the lockfile's dependencies (no global or unpinned serverless)", () => {
+    expect(buildspec.phases.install?.["runtime-versions"]).to.deep.equal({ nodejs: 22 });
+    expect(indexOf(/^npm ci$/)).to.be.greaterThan(-1);
+    expect(commands.find((c) => c.command.startsWith("npm ci"))?.phase).to.equal("install");
+    for (const { command } of commands) {
+      expect(command).to.not.match(/npm (install|i)\b.*(-g|--global)\b/);
+      expect(command).to.not.match(/\b(serverless|osls)@/);
+      expect(command).to.not.match(/^npm (install|i)\b/);
+    }
+  });
+
+  it("runs the tests and the build before the deploy, aborting on the first failure", () => {
+    const test = indexOf(/^npm test$/);
+    const build = indexOf(/^npm run build$/);
+    const deploy = indexOf(/scripts\/ci-deploy\.sh/);
+    expect(test, "npm test").to.be.greaterThan(-1);
+    expect(deploy, "ci-deploy.sh").to.be.greaterThan(-1);
+    expect(test).to.be.lessThan(build);
+    expect(build).to.be.lessThan(deploy);
+    expect(commands[test].phase).to.equal("pre_build");
+    expect(commands[deploy].phase).to.equal("build"); // post_build would run even after a failed build
+    for (const phase of ["install", "pre_build", "build"] as const) {
+      expect(buildspec.phases[phase]?.["on-failure"], phase).to.equal("ABORT");
+    }
+    expect(commands.some((c) => /\bsls\b|serverless /.test(c.command)), "sls only inside ci-deploy.sh").to.equal(false);
+  });
+
+  it("exports API_URL from the deploy output and ships deploy-output.json as the artifact", () => {
+    expect(buildspec.env?.["exported-variables"]).to.deep.equal(["API_URL"]);
+    const assign = indexOf(/^API_URL="\$\(.*deploy-output\.json.*\)"$/);
+    expect(assign, "API_URL assignment (not `export X=$(...)`, which hides failures)").to.be.greaterThan(indexOf(/ci-deploy\.sh/));
+    expect(commands[indexOf(/^export API_URL$/)]?.phase).to.equal("build");
+    expect(buildspec.artifacts?.files).to.include("deploy-output.json");
+  });
+});
+
+describe("no credential tracing or echoing in buildspec.yml and scripts/*.sh", () => {
+  const files = [BUILDSPEC_PATH, ...SHELL_SCRIPTS];
+  const forbidden: [string, RegExp][] = [
+    ["xtrace via set -x / set -ex / set -euxo", /\bset\s+-[a-wyz]*x/],
+    ["xtrace via set -o xtrace", /\bset\s+-o\s+xtrace\b/],
+    ["bash -x", /\bbash\s+-[a-z]*x/],
+    ["echo/printf of an AWS_* variable", /\b(echo|printf)\b[^\n]*\$\{?AWS_/],
+    ["printenv / bare env dump", /\bprintenv\b|^\s*-?\s*env\s*(\||$)/m],
+    ["sts assume-role in the shell (use the role_arn profile)", /\bsts\s+assume-role\b/],
+    ["credential export", /export-credentials|configure\s+set\s+aws_(secret|session|access)/],
+    ["AWS key variables exported in the shell", /\bexport\s+AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)\b/],
+    ["--debug (prints signed requests)", /\s--debug\b/],
+  ];
+
+  it("finds the buildspec and the deploy scripts", () => {
+    expect(SHELL_SCRIPTS.map((f) => f.slice(ROOT.length + 1)).sort()).to.include.members(["scripts/assume-deploy-role.sh", "scripts/ci-deploy.sh"]);
+  });
+
+  for (const [label, re] of forbidden) {
+    it(`has no ${label}`, () => {
+      for (const file of files) {
+        const hit = readFileSync(file, "utf8").split("\n").find((line) => re.test(line));
+        expect(hit, `${file.slice(ROOT.length + 1)}: ${hit}`).to.equal(undefined);
+      }
+    });
+  }
+
+  it("every script is strict bash that switches tracing off first", () => {
+    for (const file of SHELL_SCRIPTS) {
+      const text = readFileSync(file, "utf8");
+      const name = file.slice(ROOT.length + 1);
+      expect(text.startsWith("#!/usr/bin/env bash\n"), name).to.equal(true);
+      const lines = text.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+      expect(lines[0], `${name}: first command`).to.equal("{ set +o xtrace +o verbose; } 2>/dev/null");
+      expect(lines[1], `${name}: second command`).to.equal("set -euo pipefail");
+      expect(statSync(file).mode & 0o111, `${name} is executable`).to.not.equal(0);
+    }
+  });
+});
