@@ -41,7 +41,7 @@ describe("buildspec.yml", () => {
 
   it("installs Node.js 22 and the lockfile's dependencies (no global or unpinned serverless)", () => {
     expect(buildspec.phases.install?.["runtime-versions"]).to.deep.equal({ nodejs: 22 });
-    expect(indexOf(/^npm ci$/)).to.be.greaterThan(-1);
+    expect(indexOf(/^npm ci( --prefer-offline)?$/)).to.be.greaterThan(-1);
     expect(commands.find((c) => c.command.startsWith("npm ci"))?.phase).to.equal("install");
     for (const { command } of commands) {
       expect(command).to.not.match(/npm (install|i)\b.*(-g|--global)\b/);
@@ -50,17 +50,12 @@ describe("buildspec.yml", () => {
     }
   });
 
-  it("runs the tests and the build before the deploy, aborting on the first failure", () => {
-    const test = indexOf(/^npm test$/);
-    const build = indexOf(/^npm run build$/);
+  it("deploys the Test stage's bundles without rebuilding or retesting, aborting on the first failure", () => {
     const deploy = indexOf(/scripts\/ci-deploy\.sh/);
-    expect(test, "npm test").to.be.greaterThan(-1);
     expect(deploy, "ci-deploy.sh").to.be.greaterThan(-1);
-    expect(test).to.be.lessThan(build);
-    expect(build).to.be.lessThan(deploy);
-    expect(commands[test].phase).to.equal("pre_build");
     expect(commands[deploy].phase).to.equal("build"); // post_build would run even after a failed build
-    for (const phase of ["install", "pre_build", "build"] as const) {
+    expect(indexOf(/^npm (test|run build)\b/), "tests and build belong to the Test stage (buildspec-test.yml)").to.equal(-1);
+    for (const phase of ["install", "build"] as const) {
       expect(buildspec.phases[phase]?.["on-failure"], phase).to.equal("ABORT");
     }
     expect(commands.some((c) => /\bsls\b|serverless /.test(c.command)), "sls only inside ci-deploy.sh").to.equal(false);
@@ -75,8 +70,46 @@ describe("buildspec.yml", () => {
   });
 });
 
-describe("no credential tracing or echoing in buildspec.yml and scripts/*.sh", () => {
-  const files = [BUILDSPEC_PATH, ...SHELL_SCRIPTS];
+describe("buildspec-test.yml (Test stage)", () => {
+  const spec = yaml.load(readFileSync(join(ROOT, "buildspec-test.yml"), "utf8")) as any;
+  const steps = PHASES.flatMap((phase) => (spec.phases[phase]?.commands ?? []).map((command: string) => ({ phase, command })));
+  const at = (re: RegExp) => steps.findIndex((c) => re.test(c.command));
+
+  it("runs the tests, then builds the bundles the later stages deploy", () => {
+    expect(spec.phases.install["runtime-versions"]).to.deep.equal({ nodejs: 22 });
+    const install = at(/^npm ci\b/);
+    const test = at(/^npm test\b/);
+    const build = at(/^npm run build$/);
+    expect(install).to.be.greaterThan(-1);
+    expect(install).to.be.lessThan(test);
+    expect(test).to.be.lessThan(build);
+    for (const phase of ["install", "pre_build", "build"]) expect(spec.phases[phase]["on-failure"], phase).to.equal("ABORT");
+  });
+
+  it("reports the mocha results to the report group the pipeline creates (<project>-mocha)", () => {
+    expect(steps[at(/^npm test\b/)].command).to.contain("--reporter xunit --reporter-option output=reports/mocha.xml");
+    expect(spec.reports).to.deep.equal({ mocha: { files: ["reports/mocha.xml"], "file-format": "JUNITXML" } });
+  });
+
+  it("ships the sources and build/ but not node_modules", () => {
+    expect(spec.artifacts.files).to.deep.equal(["**/*"]);
+    expect(spec.artifacts["exclude-paths"]).to.include("node_modules/**/*");
+    expect(spec.cache.paths).to.deep.equal(["/root/.npm/**/*"]);
+  });
+});
+
+describe("buildspec-smoke.yml (SmokeTest action)", () => {
+  const spec = yaml.load(readFileSync(join(ROOT, "buildspec-smoke.yml"), "utf8")) as any;
+
+  it("runs the dependency-free smoke test against the URL and mode the pipeline passes", () => {
+    expect(spec.phases.install["runtime-versions"]).to.deep.equal({ nodejs: 22 });
+    expect(spec.phases.install.commands ?? []).to.deep.equal([]);
+    expect(spec.phases.build.commands).to.deep.equal(['node scripts/smoke-test.mjs --mode "$SMOKE_TEST_MODE" "$API_URL"']);
+  });
+});
+
+describe("no credential tracing or echoing in buildspec*.yml and scripts/*.sh", () => {
+  const files = [BUILDSPEC_PATH, join(ROOT, "buildspec-test.yml"), join(ROOT, "buildspec-smoke.yml"), ...SHELL_SCRIPTS];
   const forbidden: [string, RegExp][] = [
     ["xtrace via set -x / set -ex / set -euxo", /\bset\s+-[a-wyz]*x/],
     ["xtrace via set -o xtrace", /\bset\s+-o\s+xtrace\b/],
