@@ -52,6 +52,15 @@ export function serviceTrustPolicy(service: string, accountId: string): PolicyDo
 }
 
 /**
+ * Trust of a function's execution role. No `aws:SourceAccount` condition: Lambda assumes an execution role only
+ * for a function of this account that was given the role, which takes `iam:PassRole` here; serverless.yml's
+ * function role trusts Lambda the same way.
+ */
+export function lambdaTrustPolicy(): PolicyDocument {
+    return document({ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" });
+}
+
+/**
  * Trust of the target's deploy role: the tools account, but only its pipeline build role.
  *
  * The principal is the tools account with an `aws:PrincipalArn` condition rather than the role ARN itself,
@@ -197,7 +206,6 @@ export function cfnExecutionRolePolicy(args: TargetPolicyArgs & { permissionsBou
                 "lambda:ListVersionsByFunction",
                 "lambda:DeleteFunctionConcurrency",
                 "lambda:PutFunctionConcurrency",
-                "lambda:AddPermission",
                 "lambda:RemovePermission",
                 "lambda:GetPolicy",
                 "lambda:TagResource",
@@ -205,6 +213,14 @@ export function cfnExecutionRolePolicy(args: TargetPolicyArgs & { permissionsBou
                 "lambda:ListTags",
             ],
             Resource: arns.lambdaFunctions(ctx, names.prefix),
+        },
+        {
+            // Resource policies on the functions may only let API Gateway invoke them.
+            Sid: "ApiGatewayMayInvokeFunctions",
+            Effect: "Allow",
+            Action: "lambda:AddPermission",
+            Resource: arns.lambdaFunctions(ctx, names.prefix),
+            Condition: { StringEquals: { "lambda:Principal": "apigateway.amazonaws.com" } },
         },
         {
             Sid: "FunctionCode",
@@ -235,11 +251,35 @@ export function cfnExecutionRolePolicy(args: TargetPolicyArgs & { permissionsBou
         },
         {
             // API Gateway resource ARNs carry IDs generated at creation, not names, so a REST API cannot be
-            // scoped to `<service>-<stage>` by ARN; this allows REST APIs of this region of this account only.
+            // scoped to `<service>-<stage>` by ARN: this allows REST APIs of this region of this account, and
+            // the two Deny statements below narrow it by the API's name.
             Sid: "RestApis",
             Effect: "Allow",
             Action: ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"],
             Resource: [arns.apiGateway(ctx, "/restapis"), arns.apiGateway(ctx, "/restapis/*"), arns.apiGateway(ctx, "/tags/*")],
+        },
+        {
+            // Creating or renaming a REST API: only to this service's name.
+            Sid: "DenyOtherRestApiNames",
+            Effect: "Deny",
+            Action: ["apigateway:POST", "apigateway:PATCH"],
+            Resource: [arns.apiGateway(ctx, "/restapis"), arns.apiGateway(ctx, "/restapis/*")],
+            Condition: {
+                StringNotEquals: { "apigateway:Request/ApiName": names.restApi },
+                Null: { "apigateway:Request/ApiName": "false" },
+            },
+        },
+        {
+            // Changing or deleting an existing REST API: only this service's. (Requests on an API's methods,
+            // stages and deployments carry no ApiName key; a dedicated target account closes that last gap.)
+            Sid: "DenyOtherRestApis",
+            Effect: "Deny",
+            Action: ["apigateway:PATCH", "apigateway:PUT", "apigateway:DELETE"],
+            Resource: [arns.apiGateway(ctx, "/restapis"), arns.apiGateway(ctx, "/restapis/*")],
+            Condition: {
+                StringNotEquals: { "apigateway:Resource/ApiName": names.restApi },
+                Null: { "apigateway:Resource/ApiName": "false" },
+            },
         },
         {
             // No DeleteTable: the table is retained (DeletionPolicy: Retain) and deletion-protected.

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { SERVICE_NAME } from "../config";
 import { serviceNames } from "./naming";
-import { AccountContext, functionRolePolicy, serviceTrustPolicy } from "./policies";
+import { AccountContext, functionRolePolicy, lambdaTrustPolicy } from "./policies";
 
 /** A function of the API and the route that invokes it. serverless.yml declares the same (a parity test checks). */
 export interface ProductApiRoute {
@@ -86,7 +86,7 @@ export class ProductApi extends pulumi.ComponentResource {
             `${name}-function-role`,
             {
                 name: names.functionRole,
-                assumeRolePolicy: account.apply((ctx) => serviceTrustPolicy("lambda.amazonaws.com", ctx.accountId)),
+                assumeRolePolicy: lambdaTrustPolicy(),
                 permissionsBoundary: args.permissionsBoundaryArn,
             },
             { parent: this },
