@@ -103,6 +103,10 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { arn: `arn:aws:codebuild:${region}:${account}:project/${physical}` };
             case "aws:codepipeline/pipeline:Pipeline":
                 return { arn: `arn:aws:codepipeline:${region}:${account}:${physical}` };
+            case "aws:codebuild/reportGroup:ReportGroup":
+                return { arn: `arn:aws:codebuild:${region}:${account}:report-group/${physical}` };
+            case "aws:sns/topic:Topic":
+                return { arn: `arn:aws:sns:${region}:${account}:${physical}` };
             case "aws:cloudwatch/eventRule:EventRule":
                 return { arn: `arn:aws:events:${region}:${account}:rule/${physical}`, name: physical };
             case "aws:dynamodb/table:Table":

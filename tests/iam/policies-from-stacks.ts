@@ -8,11 +8,9 @@
 // Anything this module cannot model (a managed-policy attachment, a boundary not created by the stacks, an
 // intrinsic it does not know) throws, so a change in the program cannot silently drop a policy from the matrix.
 
-import * as fs from "fs";
-import * as path from "path";
-import { MockCloud, policyDocument, RecordedResource, runStack, TARGET_ACCOUNT, TOOLS_ACCOUNT } from "../helpers/pulumi-mocks";
+import { MockCloud, policyDocument, RecordedResource } from "../helpers/pulumi-mocks";
+import { shippedStacks } from "../helpers/shipped-stacks";
 import { CfnTemplate, packageService } from "../helpers/sls-package";
-import { loadStackFile, ROOT } from "../helpers/stack-files";
 
 export type PolicyDoc = { Version: string; Statement: any[] };
 export interface NamedPolicy {
@@ -243,52 +241,26 @@ export function modelTemplateRoles(template: CfnTemplate, scope: Omit<CfnScope, 
 /** The environment the tools pipeline's Deploy action gives CodeBuild for a stage (what ci-deploy.sh reads). */
 export function deployActionEnvironment(tools: StackModel, stage: string): Record<string, string> {
     const stages: any[] = tools.cloud.one("aws:codepipeline/pipeline:Pipeline").inputs.stages;
-    const deploy = stages.find((s) => s.name === `Deploy-${stage}`);
-    if (!deploy) throw new Error(`pipeline has no Deploy-${stage} stage`);
-    return Object.fromEntries(JSON.parse(deploy.actions[0].configuration.EnvironmentVariables).map((v: any) => [v.name, v.value]));
+    const deploy = stages.find((s) => s.name === stage)?.actions.find((a: any) => a.name === "Deploy");
+    if (!deploy) throw new Error(`pipeline has no Deploy action in stage ${stage}`);
+    return Object.fromEntries(JSON.parse(deploy.configuration.EnvironmentVariables).map((v: any) => [v.name, v.value]));
 }
 
 // ---------------------------------------------------------------------------------------------------------
 
-const SHIPPED_TARGET_STACK = "acme/serverless-cross-account-cicd/target";
-
-/** index.ts's api stack refuses to run without the function bundles; build them only when absent. */
-async function ensureBundles(): Promise<void> {
-    const missing = ["create-product", "find-product"].some((b) => !fs.existsSync(path.join(ROOT, "build", `${b}.zip`)));
-    if (missing) {
-        const { buildFunctions } = require("../../scripts/build-functions") as typeof import("../../scripts/build-functions");
-        await buildFunctions({ quiet: true });
-    }
-}
-
-/** Evaluates the three stacks and packages the service, once. */
+/** Evaluates the shipped stacks and packages the service, once. */
 export async function loadAllStacks(): Promise<AllStacks> {
-    const targetRun = await runStack({ stack: "target", accountId: TARGET_ACCOUNT, config: loadStackFile("Pulumi.target.yaml") });
-    const target = modelStack("target", targetRun.cloud, targetRun.outputs);
-
-    const toolsRun = await runStack({
-        stack: "tools",
-        accountId: TOOLS_ACCOUNT,
-        config: loadStackFile("Pulumi.tools.yaml"),
-        stackOutputs: { [SHIPPED_TARGET_STACK]: target.outputs },
-    });
-    const tools = modelStack("tools", toolsRun.cloud, toolsRun.outputs);
-
+    const shipped = await shippedStacks();
+    const target = modelStack("target", shipped.target.cloud, shipped.target.outputs);
+    const tools = modelStack("tools", shipped.tools.cloud, shipped.tools.outputs);
     const env = deployActionEnvironment(tools, target.outputs.stage);
     const params = {
         cfnRoleArn: env.CFN_EXECUTION_ROLE_ARN,
         deploymentBucket: env.DEPLOYMENT_BUCKET,
         permissionsBoundaryArn: env.PERMISSIONS_BOUNDARY_ARN,
     };
-    // `sls package` runs in a child process while the api stack evaluates here.
-    const packaging = packageService({ stage: env.STAGE, region: env.TARGET_REGION, params });
-    packaging.catch(() => undefined); // awaited below; avoid an unhandled rejection while the api stack runs
-
-    await ensureBundles();
-    const apiRun = await runStack({ stack: "api", accountId: TARGET_ACCOUNT, config: loadStackFile("Pulumi.api.yaml") });
-    const api = modelStack("api", apiRun.cloud, apiRun.outputs);
-
-    const { template, state } = await packaging;
+    const api = modelStack("api", shipped.api.cloud, shipped.api.outputs);
+    const { template, state } = await packageService({ stage: env.STAGE, region: env.TARGET_REGION, params });
     const scope = { partition: "aws", region: env.TARGET_REGION, accountId: env.TARGET_ACCOUNT_ID };
     const templateRoles = modelTemplateRoles(template, scope, target.policies);
     if (templateRoles.length !== 1) throw new Error(`expected one role in the packaged template, found ${templateRoles.length}`);

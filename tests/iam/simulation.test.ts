@@ -39,6 +39,8 @@ function world(s: AllStacks) {
         arn,
         build: caller("pipeline build role (tools)", tools.role("build-role")),
         pipelineRole: caller("pipeline role (tools)", tools.role("pipeline-role")),
+        ci: caller("test/smoke-test role (tools)", tools.role("ci-role")),
+        reportGroupArn: tools.cloud.one("aws:codebuild/reportGroup:ReportGroup").state.arn as string,
         events: caller("EventBridge push-rule role (tools)", tools.role("push-rule-role")),
         deploy: caller("deploy role (target)", target.role("deploy-role")),
         cfn: caller("CFN execution role (target)", target.role("cfn-execution-role")),
@@ -87,6 +89,14 @@ const CASES: [string, CaseFactory][] = [
         const w = world(s);
         const admin = `arn:aws:iam::${w.toolsAccount}:role/tools-admin`;
         return assume({ label: "other tools role (AdministratorAccess)", principal: admin, identity: [ADMIN] }, w.deployRole, "Denied", { "aws:PrincipalArn": admin });
+    }],
+    ["the test/smoke-test role cannot assume the deploy role (the code under test never gets deploy rights)", (s) => {
+        const w = world(s);
+        return assume(w.ci, w.deployRole, "Denied", { "aws:PrincipalArn": w.ci.principal });
+    }],
+    ["the test/smoke-test role may write its test reports", (s) => {
+        const w = world(s);
+        return { caller: w.ci, action: "codebuild:BatchPutTestCases", resource: w.reportGroupArn, resourceAccount: w.toolsAccount, expected: "Allowed" };
     }],
     ["the pipeline's own CodePipeline role cannot assume the deploy role", (s) => {
         const w = world(s);

@@ -6,8 +6,6 @@
 // the provider's inputs) and property dependencies (an input equal to another resource's ID depends on it —
 // which is how `bucket: bucket.id` reaches the engine).
 
-import * as fs from "fs";
-import * as path from "path";
 import type {
     PolicyResource,
     PolicyResourceOptions,
@@ -17,8 +15,8 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { policies as allPolicies } from "../../policy/rules";
-import { MockCloud, PROJECT, RecordedResource, runStack, TARGET_ACCOUNT, TOOLS_ACCOUNT } from "../helpers/pulumi-mocks";
-import { loadStackFile, ROOT } from "../helpers/stack-files";
+import { MockCloud, PROJECT, RecordedResource } from "../helpers/pulumi-mocks";
+import { shippedStacks } from "../helpers/shipped-stacks";
 
 export type Policy = ResourceValidationPolicy | StackValidationPolicy;
 
@@ -148,38 +146,13 @@ export async function evaluate(stack: PolicyStack, policies: readonly Policy[] =
 
 // ---- the three shipped stacks ------------------------------------------------------------------------------
 
-export const SHIPPED_TARGET_STACK = "acme/serverless-cross-account-cicd/target";
-
 const recorded = (name: string, cloud: MockCloud): PolicyStack => ({ name, resources: [...cloud.resources] });
 
-export type ShippedStacks = { target: PolicyStack; tools: PolicyStack; api: PolicyStack };
-let shipped: Promise<ShippedStacks> | undefined;
+export type ShippedPolicyStacks = { target: PolicyStack; tools: PolicyStack; api: PolicyStack };
 
-/**
- * Evaluates target (Pulumi.target.yaml), tools (fed the target's outputs) and api (Pulumi.api.yaml), in turn;
- * once per process (the recorded resources are plain data, and tests only read them).
- */
-export function shippedStacks(): Promise<ShippedStacks> {
-    shipped ??= evaluateShippedStacks();
-    shipped.catch(() => (shipped = undefined));
-    return shipped;
-}
-
-async function evaluateShippedStacks(): Promise<ShippedStacks> {
-    const target = await runStack({ stack: "target", accountId: TARGET_ACCOUNT, config: loadStackFile("Pulumi.target.yaml") });
-    const tools = await runStack({
-        stack: "tools",
-        accountId: TOOLS_ACCOUNT,
-        config: loadStackFile("Pulumi.tools.yaml"),
-        stackOutputs: { [SHIPPED_TARGET_STACK]: target.outputs },
-    });
-    // The api stack refuses to run without the function bundles; build them only when missing.
-    const bundles = ["create-product", "find-product"].map((b) => path.join(ROOT, "build", `${b}.zip`));
-    if (!bundles.every((b) => fs.existsSync(b))) {
-        const { buildFunctions } = await import("../../scripts/build-functions");
-        await buildFunctions({ quiet: true });
-    }
-    const api = await runStack({ stack: "api", accountId: TARGET_ACCOUNT, config: loadStackFile("Pulumi.api.yaml") });
+/** The shipped target (dev), tools and api stacks as policy inputs (tests/helpers/shipped-stacks.ts). */
+export async function shippedPolicyStacks(): Promise<ShippedPolicyStacks> {
+    const { target, tools, api } = await shippedStacks();
     return { target: recorded("target", target.cloud), tools: recorded("tools", tools.cloud), api: recorded("api", api.cloud) };
 }
 

@@ -11,7 +11,7 @@ import * as path from "path";
 import { RULE } from "../../policy/rules";
 import { RecordedResource } from "../helpers/pulumi-mocks";
 import { ROOT } from "../helpers/stack-files";
-import { editDocument, PolicyStack, propertyDependencies, shippedStacks, ShippedStacks, urnOf, withEdit, without } from "./harness";
+import { editDocument, PolicyStack, propertyDependencies, shippedPolicyStacks, ShippedPolicyStacks, urnOf, withEdit, without } from "./harness";
 
 // The same module instances @pulumi/policy's server uses (protobuf messages check their classes).
 const fromPolicy = createRequire(require.resolve("@pulumi/policy/server"));
@@ -49,7 +49,7 @@ describe("policy pack served by @pulumi/pulumi's policy runner (gRPC, as the eng
     this.timeout(60_000);
     let child: ChildProcess | undefined;
     let client: any;
-    let stacks: ShippedStacks;
+    let stacks: ShippedPolicyStacks;
 
     const call = (method: string, request: unknown): Promise<any> =>
         new Promise((resolve, reject) => client[method](request, (e: Error | null, v: any) => (e ? reject(e) : resolve(v))));
@@ -109,7 +109,7 @@ describe("policy pack served by @pulumi/pulumi's policy runner (gRPC, as the eng
     }
 
     before(async () => {
-        const [pack, shipped] = await Promise.all([startPack(), shippedStacks()]);
+        const [pack, shipped] = await Promise.all([startPack(), shippedPolicyStacks()]);
         child = pack.child;
         stacks = shipped;
         client = new rpc.AnalyzerClient(`127.0.0.1:${pack.port}`, grpc.credentials.createInsecure());

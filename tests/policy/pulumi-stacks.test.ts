@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { policies, RULE } from "../../policy/rules";
 import { policyDocument, RecordedResource } from "../helpers/pulumi-mocks";
-import { editDocument, evaluate, PolicyStack, shippedStacks, stackArgs, Violation, withEdit, without } from "./harness";
+import { editDocument, evaluate, PolicyStack, shippedPolicyStacks, stackArgs, Violation, withEdit, without } from "./harness";
 
 const T = {
     role: "aws:iam/role:Role",
@@ -94,8 +94,8 @@ const BAD: BadVariant[] = [
         rule: RULE.noWildcardAdmin,
         title: "key policy: * instead of kms:* for the account root",
         stack: "tools",
-        make: (s) => withEdit(s, T.key, "-artifact-key", (p) => editDocument(p, "policy", (d) => (d.Statement[0].Action = "*"))),
-        reported: ["pipeline-artifact-key"],
+        make: (s) => withEdit(s, T.key, "-key", (p) => editDocument(p, "policy", (d) => (d.Statement[0].Action = "*"))),
+        reported: ["pipeline-key"],
         says: "key's own account root is exempt",
     },
     {
@@ -103,10 +103,10 @@ const BAD: BadVariant[] = [
         title: "key policy: the default statement for another account's root",
         stack: "tools",
         make: (s) =>
-            withEdit(s, T.key, "-artifact-key", (p) =>
+            withEdit(s, T.key, "-key", (p) =>
                 editDocument(p, "policy", (d) => (d.Statement[0].Principal = { AWS: "arn:aws:iam::333333333333:root" })),
             ),
-        reported: ["pipeline-artifact-key"],
+        reported: ["pipeline-key"],
         says: "kms:*",
     },
     // ---- rule 2 ----
@@ -239,8 +239,8 @@ const BAD: BadVariant[] = [
         rule: RULE.kmsRotation,
         title: "artifact key without rotation",
         stack: "tools",
-        make: (s) => withEdit(s, T.key, "-artifact-key", (p) => (p.enableKeyRotation = false)),
-        reported: ["pipeline-artifact-key"],
+        make: (s) => withEdit(s, T.key, "-key", (p) => (p.enableKeyRotation = false)),
+        reported: ["pipeline-key"],
         says: "rotation",
     },
     {
@@ -321,8 +321,8 @@ const BAD: BadVariant[] = [
         rule: RULE.logRetention,
         title: "build log group with retention 0 (never expire)",
         stack: "tools",
-        make: (s) => withEdit(s, T.logGroup, "-build-logs", (p) => (p.retentionInDays = 0)),
-        reported: ["pipeline-build-logs"],
+        make: (s) => withEdit(s, T.logGroup, "-deploy-logs", (p) => (p.retentionInDays = 0)),
+        reported: ["pipeline-deploy-logs"],
         says: "no retention",
     },
 ];
@@ -333,7 +333,7 @@ describe("policy pack on the shipped stacks (index.ts under mocks)", () => {
     let stacks: Record<StackName, PolicyStack>;
 
     before(async () => {
-        stacks = await shippedStacks();
+        stacks = await shippedPolicyStacks();
     });
 
     for (const name of ["target", "tools", "api"] as const) {

@@ -1,0 +1,57 @@
+// The shipped stacks, evaluated from index.ts under Pulumi's mocks the way a user deploys them: both target
+// stacks first (Pulumi.target.yaml, Pulumi.target-prod.yaml), then the tools stack, whose stack references
+// return exactly what those targets exported, and the api stack (Pulumi.api.yaml). Once per process.
+
+import * as fs from "fs";
+import * as path from "path";
+import { MockCloud, runStack, TARGET_ACCOUNT, TOOLS_ACCOUNT } from "./pulumi-mocks";
+import { loadStackFile, ROOT } from "./stack-files";
+
+/** Stands for the production account of Pulumi.target-prod.yaml. */
+export const PROD_ACCOUNT = "333333333333";
+export const TARGET_STACKS = {
+    "acme/serverless-cross-account-cicd/target": { file: "Pulumi.target.yaml", accountId: TARGET_ACCOUNT },
+    "acme/serverless-cross-account-cicd/target-prod": { file: "Pulumi.target-prod.yaml", accountId: PROD_ACCOUNT },
+} as const;
+
+export interface StackRun {
+    readonly cloud: MockCloud;
+    readonly outputs: Record<string, any>;
+}
+export interface ShippedStacks {
+    /** Target stacks by fully qualified name. */
+    readonly targets: Record<keyof typeof TARGET_STACKS, StackRun>;
+    readonly target: StackRun;
+    readonly tools: StackRun;
+    readonly api: StackRun;
+}
+
+/** index.ts's api stack refuses to run without the function bundles; build them only when absent. */
+export async function ensureBundles(): Promise<void> {
+    const missing = ["create-product", "find-product"].some((b) => !fs.existsSync(path.join(ROOT, "build", `${b}.zip`)));
+    if (missing) {
+        const { buildFunctions } = await import("../../scripts/build-functions");
+        await buildFunctions({ quiet: true });
+    }
+}
+
+async function evaluate(): Promise<ShippedStacks> {
+    const targets = {} as Record<keyof typeof TARGET_STACKS, StackRun>;
+    for (const [name, { file, accountId }] of Object.entries(TARGET_STACKS) as [keyof typeof TARGET_STACKS, { file: string; accountId: string }][]) {
+        targets[name] = await runStack({ stack: path.basename(name), accountId, config: loadStackFile(file) });
+    }
+    const stackOutputs = Object.fromEntries(Object.entries(targets).map(([name, run]) => [name, run.outputs]));
+    const tools = await runStack({ stack: "tools", accountId: TOOLS_ACCOUNT, config: loadStackFile("Pulumi.tools.yaml"), stackOutputs });
+    await ensureBundles();
+    const api = await runStack({ stack: "api", accountId: TARGET_ACCOUNT, config: loadStackFile("Pulumi.api.yaml") });
+    return { targets, target: targets["acme/serverless-cross-account-cicd/target"], tools, api };
+}
+
+let shipped: Promise<ShippedStacks> | undefined;
+
+/** The shipped stacks; evaluated once per process (tests only read the recorded resources). */
+export function shippedStacks(): Promise<ShippedStacks> {
+    shipped ??= evaluate();
+    shipped.catch(() => (shipped = undefined));
+    return shipped;
+}
