@@ -136,10 +136,11 @@ export interface ServerlessApp {
 const hasVariable = (v: unknown) => typeof v === "string" && v.includes("${");
 
 // CloudFormation short-form intrinsics (!GetAtt, !Ref, ...) appear under provider.iam/resources; they are
-// irrelevant here but must parse. Each becomes { "Fn::X": value } like the long form.
+// irrelevant here but must parse. Each becomes { "Fn::X": value } like the long form. Tests read
+// serverless.yml with the same schema.
 const CFN_TAGS = ["Base64", "Cidr", "Condition", "FindInMap", "GetAtt", "GetAZs", "ImportValue", "Join", "Select",
   "Split", "Sub", "Transform", "And", "Equals", "If", "Not", "Or", "Ref", "ToJsonString", "Length"];
-const CFN_SCHEMA = DEFAULT_SCHEMA.extend(
+export const CFN_SCHEMA = DEFAULT_SCHEMA.extend(
   CFN_TAGS.flatMap((tag) =>
     (["scalar", "sequence", "mapping"] as const).map(
       (kind) => new Type(`!${tag}`, { kind, construct: (data: unknown) => ({ [tag === "Ref" || tag === "Condition" ? tag : `Fn::${tag}`]: data }) }),

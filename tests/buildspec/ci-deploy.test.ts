@@ -12,6 +12,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as yaml from "js-yaml";
+import { PIPELINE_ENV } from "./pipeline-env";
 
 const ROOT = resolve(__dirname, "..", "..");
 const SECRET = "FAKESECRET";
@@ -53,15 +54,7 @@ function sandbox(overrides: Record<string, string | undefined> = {}): Sandbox {
     FAKE_EXPECT_STACK: "product-catalog-service-dev",
     FAKE_SERVICE_ENDPOINT: "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/dev",
     // the pipeline's CodeBuild environment
-    DEPLOY_ROLE_ARN: "arn:aws:iam::222222222222:role/product-catalog-deploy",
-    TARGET_ACCOUNT_ID: "222222222222",
-    TARGET_REGION: "us-east-1",
-    STAGE: "dev",
-    SERVICE_NAME: "product-catalog-service",
-    CFN_EXECUTION_ROLE_ARN: "arn:aws:iam::222222222222:role/product-catalog-cfn-execution",
-    DEPLOYMENT_BUCKET: "product-catalog-deployments-222222222222-us-east-1",
-    PERMISSIONS_BOUNDARY_ARN: "arn:aws:iam::222222222222:policy/product-catalog-workload-boundary",
-    CODEBUILD_BUILD_NUMBER: "42",
+    ...PIPELINE_ENV,
     // what CodeBuild provides for the container credentials (a secret-bearing token here)
     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "/v2/credentials/0000-fake",
     AWS_CONTAINER_AUTHORIZATION_TOKEN: `${SECRET}-container-token`,

@@ -15,21 +15,11 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileS
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { buildArtifacts, FUNCTION_ARTIFACTS } from "../helpers/sls-package";
+import { PIPELINE_ENV } from "./pipeline-env";
 import { ASSUMED_KEY, CONTAINER_KEY, DEPLOY_API_CALLS, MockAws, MockCall, startMockAws } from "./mock-aws";
 
 const ROOT = resolve(__dirname, "..", "..");
 
-const PIPELINE_ENV = {
-  DEPLOY_ROLE_ARN: "arn:aws:iam::222222222222:role/product-catalog-deploy",
-  TARGET_ACCOUNT_ID: "222222222222",
-  TARGET_REGION: "us-east-1",
-  STAGE: "dev",
-  SERVICE_NAME: "product-catalog-service",
-  CFN_EXECUTION_ROLE_ARN: "arn:aws:iam::222222222222:role/product-catalog-cfn-execution",
-  DEPLOYMENT_BUCKET: "product-catalog-deployments-222222222222-us-east-1",
-  PERMISSIONS_BOUNDARY_ARN: "arn:aws:iam::222222222222:policy/product-catalog-workload-boundary",
-  CODEBUILD_BUILD_NUMBER: "42",
-};
 const PREFIX = "serverless/product-catalog-service/dev/";
 
 describe("deploy rehearsal: ci-deploy.sh + real osls against a mock AWS", function () {
