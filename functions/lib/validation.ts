@@ -14,6 +14,9 @@
  *                  those path segments, so /product/find/.. could never be read back)
  *   - title:       string, not blank (whitespace only counts as empty), ≤ 200 characters (Unicode code points)
  *   - description: string, not blank, ≤ 2000 characters (Unicode code points)
+ *   - title and description must be well-formed Unicode: a JSON escape such as "\ud800" (an unpaired UTF-16
+ *                  surrogate) has no UTF-8 encoding, so DynamoDB (UTF-8 strings) could not store it as sent → 400.
+ *                  (Base64 bodies already reject invalid UTF-8 bytes; this closes the same gap for JSON escapes.)
  *   - price:       JSON number or a plain decimal string ("89.99"; no exponent, sign or spaces in strings),
  *                  0 ≤ price ≤ 1e9, at most 2 decimal places; stored as a DynamoDB number. Exactly
  *                  representable as the nearest double of a 2-decimal value, so it round-trips unchanged.
@@ -37,6 +40,8 @@ export const PRICE_MAX_DECIMALS = 2;
 
 const FIELDS = ["id", "title", "description", "price"] as const;
 const PRICE_STRING = /^\d+(\.\d+)?$/;
+// With the u flag a surrogate pair is one code point, so \p{Cs} only matches an unpaired surrogate.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 export type ValidationError = { ok: false; status: 400 | 413; message: string };
 export type Valid<T> = { ok: true; value: T };
@@ -64,6 +69,7 @@ function textProblem(name: string, value: unknown, maxChars: number): string | u
   if (value === undefined || value === null) return `${name} is required`;
   if (typeof value !== "string") return `${name} must be a string`;
   if (value.trim().length === 0) return `${name} must not be empty`;
+  if (LONE_SURROGATE.test(value)) return `${name} must be valid Unicode text (it contains an unpaired UTF-16 surrogate)`;
   // Count code points, not UTF-16 units, so an emoji counts as one character.
   let chars = 0;
   for (const _ of value) if (++chars > maxChars) return `${name} must be at most ${maxChars} characters`;
@@ -122,7 +128,9 @@ export function parseCreateProduct(body: string | null | undefined, isBase64Enco
   try {
     data = JSON.parse(text.value);
   } catch (err) {
-    return invalid(`Request body is not valid JSON: ${(err as Error).message}`);
+    // Only where it broke: V8's own message can quote part of the body, which must not reach the logs.
+    const position = /at position (\d+)/.exec((err as Error).message)?.[1];
+    return invalid(`Request body is not valid JSON${position === undefined ? "" : ` (error at character ${position})`}`);
   }
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     return invalid(`Request body must be a JSON object, got ${Array.isArray(data) ? "an array" : data === null ? "null" : typeof data}`);
