@@ -143,4 +143,31 @@ describe("deploy rehearsal: ci-deploy.sh + real osls against a mock AWS", functi
     expect(second.calls.find((c) => c.action === "CreateChangeSet")?.params.ChangeSetType).to.equal("UPDATE");
     expect(actions(second.calls)).to.deep.equal([...DEPLOY_API_CALLS.create, ...DEPLOY_API_CALLS.update].sort());
   });
+
+  // Role chaining (CodeBuild's role -> deploy role) caps the assumed session at one hour, and a deploy can take
+  // longer. Here sessions last 2 s and the mock refuses any request signed after expiry, as STS-issued
+  // credentials are: the deploy only succeeds if the SDK re-assumes the role by itself when a session runs out.
+  it("a deploy that outlives its assumed-role session re-assumes the role instead of failing", async () => {
+    mock.setAssumedSessionSeconds(2);
+    try {
+      const refusedBefore = mock.expiredRejections;
+      const run = await exec(["bash", "scripts/ci-deploy.sh"]);
+      expect(run.code, run.output).to.equal(0);
+      expect(mock.expiredRejections - refusedBefore, "requests sent with an expired session").to.equal(0);
+      expect(run.calls.filter((c) => c.action === "AssumeRole").length, "AssumeRole calls").to.be.greaterThan(1);
+      expect(run.output).to.not.include("FAKESECRET");
+
+      // and the mock really does refuse an expired session (so the assertion above can fail)
+      await new Promise((r) => setTimeout(r, 2100));
+      const stale = await fetch(`${mock.url}/`, {
+        method: "POST",
+        headers: { authorization: `AWS4-HMAC-SHA256 Credential=${ASSUMED_KEY}/20260101/us-east-1/cloudformation/aws4_request` },
+        body: "Action=DescribeStacks",
+      });
+      expect(stale.status).to.equal(400);
+      expect(await stale.text()).to.contain("<Code>ExpiredToken</Code>");
+    } finally {
+      mock.setAssumedSessionSeconds(3600);
+    }
+  });
 });

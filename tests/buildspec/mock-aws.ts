@@ -22,6 +22,10 @@ export interface MockAws {
   url: string;
   account: string;
   calls: MockCall[];
+  /** Lifetime of the sessions AssumeRole hands out from now on (default 3600 s, the role-chaining cap). */
+  setAssumedSessionSeconds(seconds: number): void;
+  /** Requests refused because they were signed with an assumed-role session past its expiration. */
+  readonly expiredRejections: number;
   close(): Promise<void>;
 }
 
@@ -73,6 +77,10 @@ export async function startMockAws(account = "222222222222"): Promise<MockAws> {
   const stacks = new Map<string, Stack>();
   const changeSets = new Map<string, { stackId: string; type: string }>();
   let url = "";
+  // Like STS: an assumed-role session stops working at its Expiration, so a client that does not re-assume fails.
+  let sessionSeconds = 3600;
+  let assumedUntil = 0;
+  let expiredRejections = 0;
 
   function cloudFormation(res: ServerResponse, p: URLSearchParams) {
     const action = p.get("Action") ?? "";
@@ -193,13 +201,20 @@ export async function startMockAws(account = "222222222222"): Promise<MockAws> {
         res.writeHead(200, { "content-type": "application/json" });
         return res.end(JSON.stringify({ AccessKeyId: CONTAINER_KEY, SecretAccessKey: "FAKESECRET-container", Token: "FAKESECRET-container-token", Expiration: hourFromNow() }));
       }
+      if (call.akid === ASSUMED_KEY && Date.now() > assumedUntil) {
+        expiredRejections++;
+        call.action = "(expired session)";
+        return queryError(res, "ExpiredToken", "The security token included in the request is expired");
+      }
       if (call.service === "sts") {
         const p = new URLSearchParams(body.toString());
         call.action = p.get("Action") ?? "";
         call.params = Object.fromEntries(p);
         if (call.action === "AssumeRole") {
           const arn = `arn:aws:sts::${account}:assumed-role/${p.get("RoleArn")?.split("/").pop()}/${p.get("RoleSessionName")}`;
-          return queryResponse(res, STS_NS, "AssumeRole", `<Credentials><AccessKeyId>${ASSUMED_KEY}</AccessKeyId><SecretAccessKey>FAKESECRET-assumed</SecretAccessKey><SessionToken>FAKESECRET-assumed-token</SessionToken><Expiration>${hourFromNow()}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAFAKE:x</AssumedRoleId><Arn>${arn}</Arn></AssumedRoleUser>`);
+          assumedUntil = Date.now() + sessionSeconds * 1000;
+          const expiration = new Date(assumedUntil).toISOString();
+          return queryResponse(res, STS_NS, "AssumeRole", `<Credentials><AccessKeyId>${ASSUMED_KEY}</AccessKeyId><SecretAccessKey>FAKESECRET-assumed</SecretAccessKey><SessionToken>FAKESECRET-assumed-token</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAFAKE:x</AssumedRoleId><Arn>${arn}</Arn></AssumedRoleUser>`);
         }
         if (call.action === "GetCallerIdentity") {
           const arn = call.akid === ASSUMED_KEY ? `arn:aws:sts::${account}:assumed-role/deploy/session` : "arn:aws:sts::111111111111:assumed-role/codebuild/session";
@@ -231,6 +246,10 @@ export async function startMockAws(account = "222222222222"): Promise<MockAws> {
     url,
     account,
     calls,
+    setAssumedSessionSeconds: (seconds: number) => (sessionSeconds = seconds),
+    get expiredRejections() {
+      return expiredRejections;
+    },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
