@@ -167,7 +167,9 @@ export function connectionArnProblem(key: string, value: string): string | undef
 
 const FULL_REPOSITORY_ID = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/;
 export function fullRepositoryIdProblem(key: string, value: string): string | undefined {
-    return FULL_REPOSITORY_ID.test(value) ? undefined : `${key} must be "<owner>/<repository>", e.g. "acme/product-catalog"; got ${JSON.stringify(value)}`;
+    return FULL_REPOSITORY_ID.test(value)
+        ? undefined
+        : `${key} must be "<owner>/<repository>", e.g. "acme/product-catalog"; got ${JSON.stringify(value)}`;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -250,9 +252,15 @@ function readSource(r: Reader): SourceConfig {
         return { kind, repositoryName };
     }
     if (kind === "codeconnections") {
-        const connectionArn = r.required("connectionArn", "the ARN of an authorized CodeConnections connection (sourceKind codeconnections)");
+        const connectionArn = r.required(
+            "connectionArn",
+            "the ARN of an authorized CodeConnections connection (sourceKind codeconnections)",
+        );
         if (connectionArn) r.check(connectionArnProblem("connectionArn", connectionArn));
-        const fullRepositoryId = r.required("fullRepositoryId", '"<owner>/<repository>" on the connected provider (sourceKind codeconnections)');
+        const fullRepositoryId = r.required(
+            "fullRepositoryId",
+            '"<owner>/<repository>" on the connected provider (sourceKind codeconnections)',
+        );
         if (fullRepositoryId) r.check(fullRepositoryIdProblem("fullRepositoryId", fullRepositoryId));
         return { kind, connectionArn, fullRepositoryId, triggerFilePaths: readStringList(r, "triggerFilePaths") };
     }
@@ -290,7 +298,9 @@ function readStages(r: Reader): PipelineStageConfig[] {
         if (typeof approval !== "boolean") r.check(`${at}.approval must be true or false; got ${JSON.stringify(approval)}`);
         const smokeTest = e.smokeTest ?? "full";
         if (!SMOKE_TEST_MODES.includes(smokeTest as SmokeTestMode)) {
-            r.check(`${at}.smokeTest must be "full" (creates and reads a product) or "read-only" (no writes, for production); got ${JSON.stringify(smokeTest)}`);
+            r.check(
+                `${at}.smokeTest must be "full" (creates and reads a product) or "read-only" (no writes, for production); got ${JSON.stringify(smokeTest)}`,
+            );
         }
         stages.push({ name, targetStack, approval: approval === true, smokeTest: smokeTest as SmokeTestMode });
     });

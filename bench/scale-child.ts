@@ -14,57 +14,57 @@ import { now } from "./lib/stats";
 const STACK_PREFIX = "acme/serverless-cross-account-cicd/target-";
 
 async function main(): Promise<void> {
-  const { sizes, reps, maxMs } = JSON.parse(process.argv[2] ?? "{}") as { sizes: number[]; reps: number; maxMs: number };
-  const started = now();
-  const { outputs: target } = await runStack({
-    stack: "target",
-    accountId: TARGET_ACCOUNT,
-    config: { ...loadStackFile("Pulumi.target.yaml"), "aws:allowedAccountIds": [TARGET_ACCOUNT] },
-  });
-
-  const toolsWith = async (n: number) => {
-    const stackOutputs: Record<string, Record<string, unknown>> = {};
-    const stages = [];
-    for (let i = 0; i < n; i++) {
-      const name = `s${i}`;
-      const account = String(400000000000 + i);
-      const stack = `${STACK_PREFIX}${name}`;
-      stackOutputs[stack] = {
-        ...target,
-        stage: name,
-        accountId: account,
-        deployRoleArn: `arn:aws:iam::${account}:role/deploy-product-catalog-service-${name}`,
-      };
-      stages.push({ name, targetStack: stack, approval: i > 0, smokeTest: i === n - 1 ? "read-only" : "full" });
-    }
-    const t0 = now();
-    const { cloud } = await runStack({
-      stack: "tools",
-      accountId: TOOLS_ACCOUNT,
-      config: { ...loadStackFile("Pulumi.tools.yaml"), stages },
-      stackOutputs,
+    const { sizes, reps, maxMs } = JSON.parse(process.argv[2] ?? "{}") as { sizes: number[]; reps: number; maxMs: number };
+    const started = now();
+    const { outputs: target } = await runStack({
+        stack: "target",
+        accountId: TARGET_ACCOUNT,
+        config: { ...loadStackFile("Pulumi.target.yaml"), "aws:allowedAccountIds": [TARGET_ACCOUNT] },
     });
-    return { n, resources: cloud.resources.length, ms: now() - t0 };
-  };
 
-  await toolsWith(1); // warm-up: JIT, module caches
-  const warmupMs = now() - started;
-  for (let r = 0; r < reps; r++) {
-    // Alternate the order between repetitions so drift on a shared machine does not favour one size.
-    const order = r % 2 === 0 ? sizes : [...sizes].reverse();
-    for (const n of order) {
-      if (now() - started > maxMs) break;
-      process.send!({ type: "run", rep: r, ...(await toolsWith(n)) });
+    const toolsWith = async (n: number) => {
+        const stackOutputs: Record<string, Record<string, unknown>> = {};
+        const stages = [];
+        for (let i = 0; i < n; i++) {
+            const name = `s${i}`;
+            const account = String(400000000000 + i);
+            const stack = `${STACK_PREFIX}${name}`;
+            stackOutputs[stack] = {
+                ...target,
+                stage: name,
+                accountId: account,
+                deployRoleArn: `arn:aws:iam::${account}:role/deploy-product-catalog-service-${name}`,
+            };
+            stages.push({ name, targetStack: stack, approval: i > 0, smokeTest: i === n - 1 ? "read-only" : "full" });
+        }
+        const t0 = now();
+        const { cloud } = await runStack({
+            stack: "tools",
+            accountId: TOOLS_ACCOUNT,
+            config: { ...loadStackFile("Pulumi.tools.yaml"), stages },
+            stackOutputs,
+        });
+        return { n, resources: cloud.resources.length, ms: now() - t0 };
+    };
+
+    await toolsWith(1); // warm-up: JIT, module caches
+    const warmupMs = now() - started;
+    for (let r = 0; r < reps; r++) {
+        // Alternate the order between repetitions so drift on a shared machine does not favour one size.
+        const order = r % 2 === 0 ? sizes : [...sizes].reverse();
+        for (const n of order) {
+            if (now() - started > maxMs) break;
+            process.send!({ type: "run", rep: r, ...(await toolsWith(n)) });
+        }
     }
-  }
-  process.send!({ type: "done", warmupMs });
+    process.send!({ type: "done", warmupMs });
 }
 
 main().then(
-  () => process.disconnect(),
-  (err) => {
-    process.send!({ type: "error", message: String((err as Error)?.stack ?? err) });
-    process.disconnect();
-    process.exitCode = 1;
-  },
+    () => process.disconnect(),
+    (err) => {
+        process.send!({ type: "error", message: String((err as Error)?.stack ?? err) });
+        process.disconnect();
+        process.exitCode = 1;
+    },
 );

@@ -2,14 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SERVICE_NAME } from "../config";
 import { servicePrefix } from "./naming";
-import {
-    AccountContext,
-    cfnExecutionRolePolicy,
-    deployRolePolicy,
-    deployRoleTrustPolicy,
-    serviceTrustPolicy,
-    arns,
-} from "./policies";
+import { AccountContext, cfnExecutionRolePolicy, deployRolePolicy, deployRoleTrustPolicy, serviceTrustPolicy, arns } from "./policies";
 import { newPermissionsBoundary } from "./permissions-boundary";
 import { SecureBucket } from "./secure-bucket";
 
@@ -64,7 +57,11 @@ export class CrossAccountRoles extends pulumi.ComponentResource {
 
         // Role names deliberately do not start with `<service>-<stage>-`: the execution role may manage roles
         // with that prefix, and must not be able to touch these.
-        this.permissionsBoundary = newPermissionsBoundary(`${name}-permissions-boundary`, { stage, account, serviceName: service }, { parent: this });
+        this.permissionsBoundary = newPermissionsBoundary(
+            `${name}-permissions-boundary`,
+            { stage, account, serviceName: service },
+            { parent: this },
+        );
 
         this.cfnExecutionRole = new aws.iam.Role(
             `${name}-cfn-execution-role`,

@@ -241,7 +241,12 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                 policy: pulumi
                     .all([testLogs.arn, smokeTestLogs.arn, this.artifactBucket.arn, this.key.arn, this.testReportGroup.arn])
                     .apply(([testLogArn, smokeLogArn, artifactBucketArn, artifactKeyArn, reportGroupArn]) =>
-                        ciRolePolicy({ logGroupArns: [testLogArn, smokeLogArn], artifactBucketArn, artifactKeyArn, reportGroupArns: [reportGroupArn] }),
+                        ciRolePolicy({
+                            logGroupArns: [testLogArn, smokeLogArn],
+                            artifactBucketArn,
+                            artifactKeyArn,
+                            reportGroupArns: [reportGroupArn],
+                        }),
                     ),
             },
             { parent: this },
@@ -249,7 +254,14 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
 
         const project = (
             kind: "test" | "deploy" | "smoke-test",
-            settings: { role: aws.iam.Role; rolePolicy: aws.iam.RolePolicy; logGroup: aws.cloudwatch.LogGroup; buildspec: string; timeoutMinutes: pulumi.Input<number>; description: string },
+            settings: {
+                role: aws.iam.Role;
+                rolePolicy: aws.iam.RolePolicy;
+                logGroup: aws.cloudwatch.LogGroup;
+                buildspec: string;
+                timeoutMinutes: pulumi.Input<number>;
+                description: string;
+            },
         ) =>
             new aws.codebuild.Project(
                 `${name}-${kind}-project`,
@@ -378,7 +390,14 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                 configuration: {
                     ProjectName: this.deployProject.name,
                     EnvironmentVariables: pulumi
-                        .all([target.accountId, target.region, target.deployRoleArn, target.cfnExecutionRoleArn, target.deploymentBucketName, target.permissionsBoundaryArn])
+                        .all([
+                            target.accountId,
+                            target.region,
+                            target.deployRoleArn,
+                            target.cfnExecutionRoleArn,
+                            target.deploymentBucketName,
+                            target.permissionsBoundaryArn,
+                        ])
                         .apply(([accountId, region, deployRoleArn, cfnExecutionRoleArn, deploymentBucketName, permissionsBoundaryArn]) =>
                             codeBuildEnvironmentVariables(
                                 deployEnvironment({
@@ -420,7 +439,9 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                 // in push order (SUPERSEDED could skip a commit, PARALLEL could race two deploys of one stage).
                 executionMode: "QUEUED",
                 roleArn: this.pipelineRole.arn,
-                artifactStores: [{ type: "S3", location: this.artifactBucket.bucketName, encryptionKey: { type: "KMS", id: this.key.arn } }],
+                artifactStores: [
+                    { type: "S3", location: this.artifactBucket.bucketName, encryptionKey: { type: "KMS", id: this.key.arn } },
+                ],
                 triggers: this.source.triggers.length > 0 ? this.source.triggers : undefined,
                 stages: [{ name: "Source", actions: [this.source.action] }, testStage, ...targetStages],
             },

@@ -21,7 +21,9 @@ export function newPermissionsBoundary(
         {
             name: boundaryPolicyName,
             description: `Most any function role of ${prefix} may do; required on every role created for it`,
-            policy: pulumi.output(args.account).apply((ctx) => permissionsBoundaryPolicy({ ctx, service, stage: args.stage, boundaryPolicyName })),
+            policy: pulumi
+                .output(args.account)
+                .apply((ctx) => permissionsBoundaryPolicy({ ctx, service, stage: args.stage, boundaryPolicyName })),
         },
         opts,
     );

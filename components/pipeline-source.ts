@@ -1,6 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { codeCommitSourceStatement, codeConnectionSourceStatement, PolicyStatement, serviceTrustPolicy, startPipelinePolicy } from "./policies";
+import {
+    codeCommitSourceStatement,
+    codeConnectionSourceStatement,
+    PolicyStatement,
+    serviceTrustPolicy,
+    startPipelinePolicy,
+} from "./policies";
 
 /** Name of the artifact every source produces and every later action consumes. */
 export const SOURCE_ARTIFACT = "source";
@@ -165,7 +171,12 @@ export class CodeConnectionsSource extends pulumi.ComponentResource implements P
                 providerType: "CodeStarSourceConnection",
                 gitConfiguration: {
                     sourceActionName: "Source",
-                    pushes: [{ branches: { includes: [args.branch] }, ...(filePaths.length > 0 ? { filePaths: { includes: [...filePaths] } } : {}) }],
+                    pushes: [
+                        {
+                            branches: { includes: [args.branch] },
+                            ...(filePaths.length > 0 ? { filePaths: { includes: [...filePaths] } } : {}),
+                        },
+                    ],
                 },
             },
         ];

@@ -25,12 +25,15 @@ const document = (...statements: PolicyStatement[]): PolicyDocument => ({ Versio
 
 export const arns = {
     role: (ctx: Pick<AccountContext, "partition" | "accountId">, name: string) => `arn:${ctx.partition}:iam::${ctx.accountId}:role/${name}`,
-    policy: (ctx: Pick<AccountContext, "partition" | "accountId">, name: string) => `arn:${ctx.partition}:iam::${ctx.accountId}:policy/${name}`,
+    policy: (ctx: Pick<AccountContext, "partition" | "accountId">, name: string) =>
+        `arn:${ctx.partition}:iam::${ctx.accountId}:policy/${name}`,
     bucket: (partition: string, bucket: string) => `arn:${partition}:s3:::${bucket}`,
     cloudFormationStack: (ctx: AccountContext, stack: string) =>
         `arn:${ctx.partition}:cloudformation:${ctx.region}:${ctx.accountId}:stack/${stack}/*`,
-    lambdaFunctions: (ctx: AccountContext, prefix: string) => `arn:${ctx.partition}:lambda:${ctx.region}:${ctx.accountId}:function:${prefix}-*`,
-    logGroups: (ctx: AccountContext, groupPrefix: string) => `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:${groupPrefix}*`,
+    lambdaFunctions: (ctx: AccountContext, prefix: string) =>
+        `arn:${ctx.partition}:lambda:${ctx.region}:${ctx.accountId}:function:${prefix}-*`,
+    logGroups: (ctx: AccountContext, groupPrefix: string) =>
+        `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:${groupPrefix}*`,
     tables: (ctx: AccountContext, prefix: string) => `arn:${ctx.partition}:dynamodb:${ctx.region}:${ctx.accountId}:table/${prefix}-*`,
     apiGateway: (ctx: AccountContext, path: string) => `arn:${ctx.partition}:apigateway:${ctx.region}::${path}`,
 };
@@ -320,7 +323,15 @@ export function cfnExecutionRolePolicy(args: TargetPolicyArgs & { permissionsBou
         {
             Sid: "ReadAndRemoveFunctionRoles",
             Effect: "Allow",
-            Action: ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:TagRole", "iam:UntagRole", "iam:DeleteRole"],
+            Action: [
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:DeleteRole",
+            ],
             Resource: functionRoles,
         },
         {
@@ -337,7 +348,12 @@ export function cfnExecutionRolePolicy(args: TargetPolicyArgs & { permissionsBou
  * The most a function role may ever do, whatever its own statements say: item-level access to the stage's
  * tables, writing its logs, sending traces. It also denies changing or detaching the boundary itself.
  */
-export function permissionsBoundaryPolicy(args: { ctx: AccountContext; service: string; stage: string; boundaryPolicyName: string }): PolicyDocument {
+export function permissionsBoundaryPolicy(args: {
+    ctx: AccountContext;
+    service: string;
+    stage: string;
+    boundaryPolicyName: string;
+}): PolicyDocument {
     const { ctx } = args;
     const names = serviceNames(args.stage, args.service);
     const tables = arns.tables(ctx, names.prefix);

@@ -33,7 +33,11 @@ export class SecureBucket extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+        new aws.s3.BucketOwnershipControls(
+            `${name}-ownership`,
+            { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            { parent: this },
+        );
 
         new aws.s3.BucketServerSideEncryptionConfiguration(
             `${name}-encryption`,

@@ -19,11 +19,7 @@ export type TargetOutputs = Record<(typeof TARGET_OUTPUTS)[number], string>;
  * Reads a target stack's outputs, failing early with what to do when the stack is missing outputs or was
  * set up for another stage, service or build role.
  */
-export async function readTargetStack(
-    stage: PipelineStageConfig,
-    index: number,
-    expectedBuildRoleArn: string,
-): Promise<TargetOutputs> {
+export async function readTargetStack(stage: PipelineStageConfig, index: number, expectedBuildRoleArn: string): Promise<TargetOutputs> {
     const ref = new pulumi.StackReference(`target-${stage.name}`, { name: stage.targetStack });
     const where = `target stack "${stage.targetStack}" (stages[${index}], "${stage.name}")`;
     const values: Partial<TargetOutputs> = {};
@@ -58,4 +54,3 @@ export async function readTargetStack(
     if (problems.length > 0) throw new ConfigError(problems);
     return outputs;
 }
-

@@ -12,31 +12,31 @@ import { createDocumentClient, ProductRepository, statusForError, TABLE_ENV } fr
 import { parseCreateProduct } from "./lib/validation";
 
 export interface Deps {
-  client: DynamoDBDocumentClient;
-  tableName: () => string | undefined;
+    client: DynamoDBDocumentClient;
+    tableName: () => string | undefined;
 }
 
 export function makeHandler(deps: Deps) {
-  return httpHandler("create-product", async (event, log, requestId) => {
-    const parsed = parseCreateProduct(event.body, event.isBase64Encoded);
-    if (!parsed.ok) return { ...clientError(parsed.status, parsed.message), logFields: { reason: parsed.message } };
-    const product = parsed.value;
-    log.debug("create parsed", { id: product.id, bodyBytes: Buffer.byteLength(event.body ?? "") });
+    return httpHandler("create-product", async (event, log, requestId) => {
+        const parsed = parseCreateProduct(event.body, event.isBase64Encoded);
+        if (!parsed.ok) return { ...clientError(parsed.status, parsed.message), logFields: { reason: parsed.message } };
+        const product = parsed.value;
+        log.debug("create parsed", { id: product.id, bodyBytes: Buffer.byteLength(event.body ?? "") });
 
-    const table = deps.tableName();
-    if (!table) return { ...serverError(500, requestId), logFields: { reason: `${TABLE_ENV} is not set` } };
+        const table = deps.tableName();
+        if (!table) return { ...serverError(500, requestId), logFields: { reason: `${TABLE_ENV} is not set` } };
 
-    try {
-      const outcome = await new ProductRepository(deps.client, table).create(product);
-      if (outcome === "exists") {
-        return { ...clientError(409, `Product ${product.id} already exists`), logFields: { id: product.id } };
-      }
-    } catch (err) {
-      return { ...serverError(statusForError(err), requestId), logFields: { id: product.id, ...errorFields(err) } };
-    }
-    const location = `${basePath(event)}/product/find/${encodeURIComponent(product.id)}`;
-    return { ...json(201, product, { Location: location }), logFields: { id: product.id } };
-  });
+        try {
+            const outcome = await new ProductRepository(deps.client, table).create(product);
+            if (outcome === "exists") {
+                return { ...clientError(409, `Product ${product.id} already exists`), logFields: { id: product.id } };
+            }
+        } catch (err) {
+            return { ...serverError(statusForError(err), requestId), logFields: { id: product.id, ...errorFields(err) } };
+        }
+        const location = `${basePath(event)}/product/find/${encodeURIComponent(product.id)}`;
+        return { ...json(201, product, { Location: location }), logFields: { id: product.id } };
+    });
 }
 
 // Once per container: the client (and its connection pool) is reused across invocations.

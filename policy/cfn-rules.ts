@@ -68,7 +68,11 @@ export function cfnPolicyDocuments(type: string, p: Record<string, Json>): Docum
         case "AWS::IAM::Role":
             return [
                 ...one("trust", "AssumeRolePolicyDocument"),
-                ...asList(p.Policies).map((policy: Json, i: number) => ({ kind: "identity" as const, path: `Policies[${i}].PolicyDocument`, document: policy?.PolicyDocument })),
+                ...asList(p.Policies).map((policy: Json, i: number) => ({
+                    kind: "identity" as const,
+                    path: `Policies[${i}].PolicyDocument`,
+                    document: policy?.PolicyDocument,
+                })),
             ];
         case "AWS::IAM::Policy":
         case "AWS::IAM::ManagedPolicy":
@@ -129,7 +133,10 @@ export const CFN_RULES: readonly CfnRule<any>[] = [
     rule({
         id: RULE.trustPinned,
         facts: { "AWS::IAM::Role": identity },
-        check: (p, type) => cfnPolicyDocuments(type, p).filter((ref) => ref.kind === "trust").flatMap(trustProblems),
+        check: (p, type) =>
+            cfnPolicyDocuments(type, p)
+                .filter((ref) => ref.kind === "trust")
+                .flatMap(trustProblems),
     }),
     rule({
         id: RULE.kmsRotation,
@@ -142,13 +149,12 @@ export const CFN_RULES: readonly CfnRule<any>[] = [
         id: RULE.pipelineEncrypted,
         facts: {
             "AWS::CodePipeline::Pipeline": (p): PipelineFacts => ({
-                artifactStores: [
-                    ...asList(p.ArtifactStore),
-                    ...asList(p.ArtifactStores).map((s: Json) => s?.ArtifactStore),
-                ].map((s: Json) => ({
-                    location: renderValue(s?.Location),
-                    encryptionKeyId: s?.EncryptionKey?.Id === undefined ? undefined : renderValue(s.EncryptionKey.Id),
-                })),
+                artifactStores: [...asList(p.ArtifactStore), ...asList(p.ArtifactStores).map((s: Json) => s?.ArtifactStore)].map(
+                    (s: Json) => ({
+                        location: renderValue(s?.Location),
+                        encryptionKeyId: s?.EncryptionKey?.Id === undefined ? undefined : renderValue(s.EncryptionKey.Id),
+                    }),
+                ),
             }),
         },
         check: pipelineProblems,

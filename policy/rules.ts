@@ -96,7 +96,7 @@ const ACCOUNT_ROOT = /^(?:arn:(?:\$\{AWS::Partition\}|[^:]+):iam::(\$\{AWS::Acco
 /** The account a bare-root principal names (`arn:…:iam::<account>:root` or a bare 12-digit ID), else undefined. */
 export function rootAccountOf(principal: string): string | undefined {
     const m = ACCOUNT_ROOT.exec(principal);
-    return m ? m[1] ?? m[2] : undefined;
+    return m ? (m[1] ?? m[2]) : undefined;
 }
 
 export interface StatementCheckOptions {
@@ -226,7 +226,11 @@ export function pulumiPolicyDocuments(type: string, props: Json): DocumentRef[] 
         case "aws:iam/role:Role":
             return [
                 ...one("trust", "assumeRolePolicy"),
-                ...asList(props.inlinePolicies).map((p: Json, i: number) => ({ kind: "identity" as const, path: `inlinePolicies[${i}].policy`, document: p?.policy })),
+                ...asList(props.inlinePolicies).map((p: Json, i: number) => ({
+                    kind: "identity" as const,
+                    path: `inlinePolicies[${i}].policy`,
+                    document: p?.policy,
+                })),
             ];
         case "aws:iam/rolePolicy:RolePolicy":
         case "aws:iam/policy:Policy":
@@ -293,7 +297,9 @@ export function privilegedModeProblems(project: BuildProjectFacts): string[] {
 }
 export function buildLogsProblems(project: BuildProjectFacts): string[] {
     if (!project.cloudWatchLogsDeclared) {
-        return ["no CloudWatch Logs configuration: declare logsConfig.cloudwatchLogs { status: \"ENABLED\", groupName } with a managed log group"];
+        return [
+            'no CloudWatch Logs configuration: declare logsConfig.cloudwatchLogs { status: "ENABLED", groupName } with a managed log group',
+        ];
     }
     return (project.cloudWatchLogsStatus ?? "ENABLED").toUpperCase() === "ENABLED"
         ? []
@@ -340,12 +346,43 @@ export const ALLOWED_RUNTIMES: readonly string[] = [
  * (2026-04-30), python3.10/3.11, java8.al2/11/17, provided.al2 (2026-06-30), ruby3.3 (2026-03-31), dotnet8 (2026-11-10).
  */
 export const DEPRECATED_RUNTIMES: readonly string[] = [
-    "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x",
-    "python2.7", "python3.6", "python3.7", "python3.8", "python3.9", "python3.10", "python3.11",
-    "java8", "java8.al2", "java11", "java17",
-    "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet5.0", "dotnet6", "dotnet7", "dotnet8",
-    "ruby2.5", "ruby2.7", "ruby3.2", "ruby3.3",
-    "go1.x", "provided", "provided.al2",
+    "nodejs",
+    "nodejs4.3",
+    "nodejs4.3-edge",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "nodejs18.x",
+    "nodejs20.x",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "java8",
+    "java8.al2",
+    "java11",
+    "java17",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet5.0",
+    "dotnet6",
+    "dotnet7",
+    "dotnet8",
+    "ruby2.5",
+    "ruby2.7",
+    "ruby3.2",
+    "ruby3.3",
+    "go1.x",
+    "provided",
+    "provided.al2",
 ];
 
 export interface FunctionFacts {
@@ -401,7 +438,9 @@ export function isTlsOnlyStatement(statement: Json, bucketArn?: string): boolean
     if (!actions.includes("s3:*") && !actions.includes("*")) return false;
     const resources = strings(statement.Resource);
     const covers = (arn: string) => resources.includes("*") || resources.includes(arn);
-    const coversBucket = bucketArn ? covers(bucketArn) && covers(`${bucketArn}/*`) : resources.some((r) => !r.endsWith("/*")) && resources.some((r) => r.endsWith("/*"));
+    const coversBucket = bucketArn
+        ? covers(bucketArn) && covers(`${bucketArn}/*`)
+        : resources.some((r) => !r.endsWith("/*")) && resources.some((r) => r.endsWith("/*"));
     if (!coversBucket) return false;
     const condition = statement.Condition;
     if (!condition || typeof condition !== "object") return false;
@@ -410,14 +449,18 @@ export function isTlsOnlyStatement(statement: Json, bucketArn?: string): boolean
             operator.toLowerCase() === "bool" &&
             block &&
             typeof block === "object" &&
-            Object.entries<Json>(block).some(([key, value]) => key.toLowerCase() === "aws:securetransport" && asList(value).length > 0 && asList(value).every(isFalse)),
+            Object.entries<Json>(block).some(
+                ([key, value]) => key.toLowerCase() === "aws:securetransport" && asList(value).length > 0 && asList(value).every(isFalse),
+            ),
     );
 }
 
 export function bucketProblems(bucket: BucketFacts): string[] {
     const problems: string[] = [];
     if (!bucket.hasEncryptionConfig || !bucket.sseAlgorithms.some((a) => a !== undefined && SSE_ALGORITHMS.includes(a))) {
-        problems.push(`bucket ${bucket.name} has no default encryption: add an aws.s3.BucketServerSideEncryptionConfiguration (AES256 or aws:kms)`);
+        problems.push(
+            `bucket ${bucket.name} has no default encryption: add an aws.s3.BucketServerSideEncryptionConfiguration (AES256 or aws:kms)`,
+        );
     }
     if (bucket.versioningStatus !== "Enabled") {
         problems.push(
@@ -517,13 +560,22 @@ export const trustPinned = resourceRule(
     RULE.trustPinned,
     "Role trust policies trust no `*` and no bare account root unless a condition pins aws:PrincipalArn to exact ARNs of that account.",
     { "aws:iam/role:Role": (props) => props },
-    (props, args) => pulumiPolicyDocuments(args.type, props).filter((ref) => ref.kind === "trust").flatMap(trustProblems),
+    (props, args) =>
+        pulumiPolicyDocuments(args.type, props)
+            .filter((ref) => ref.kind === "trust")
+            .flatMap(trustProblems),
 );
 
 export const kmsRotation = resourceRule(
     RULE.kmsRotation,
     "Symmetric KMS keys rotate their key material automatically (enableKeyRotation: true).",
-    { "aws:kms/key:Key": (p): KeyFacts => ({ rotation: p.enableKeyRotation, spec: p.customerMasterKeySpec ?? p.keySpec, origin: p.origin }) },
+    {
+        "aws:kms/key:Key": (p): KeyFacts => ({
+            rotation: p.enableKeyRotation,
+            spec: p.customerMasterKeySpec ?? p.keySpec,
+            origin: p.origin,
+        }),
+    },
     keyProblems,
 );
 
@@ -550,13 +602,19 @@ export const pipelineEncrypted = resourceRule(
     "Every CodePipeline artifact store is encrypted with a KMS key (encryptionKey).",
     {
         "aws:codepipeline/pipeline:Pipeline": (p): PipelineFacts => ({
-            artifactStores: asList(p.artifactStores).map((s: Json) => ({ location: String(s?.location ?? "?"), encryptionKeyId: s?.encryptionKey?.id })),
+            artifactStores: asList(p.artifactStores).map((s: Json) => ({
+                location: String(s?.location ?? "?"),
+                encryptionKeyId: s?.encryptionKey?.id,
+            })),
         }),
     },
     pipelineProblems,
 );
 
-const tableFacts: PulumiFacts<TableFacts> = (p) => ({ pointInTimeRecovery: p.pointInTimeRecovery?.enabled, deletionProtection: p.deletionProtectionEnabled });
+const tableFacts: PulumiFacts<TableFacts> = (p) => ({
+    pointInTimeRecovery: p.pointInTimeRecovery?.enabled,
+    deletionProtection: p.deletionProtectionEnabled,
+});
 export const dynamodbPitr = resourceRule(
     RULE.dynamodbPitr,
     "DynamoDB tables have point-in-time recovery enabled.",
@@ -669,7 +727,9 @@ export const s3BucketHardened: StackValidationPolicy = {
                 sseAlgorithms: sseRules.map((rule: Json) => rule?.applyServerSideEncryptionByDefault?.sseAlgorithm),
                 versioningStatus: c.versioning.map((v) => read(() => v.props.versioningConfiguration?.status)).find((s) => s !== undefined),
                 publicAccessBlock: c.publicAccessBlock.length
-                    ? Object.fromEntries(PUBLIC_ACCESS_FLAGS.map((f) => [f, c.publicAccessBlock.some((p) => isTrue(read(() => p.props[f])))])) as BucketFacts["publicAccessBlock"]
+                    ? (Object.fromEntries(
+                          PUBLIC_ACCESS_FLAGS.map((f) => [f, c.publicAccessBlock.some((p) => isTrue(read(() => p.props[f])))]),
+                      ) as BucketFacts["publicAccessBlock"])
                     : undefined,
                 policies: policyDocs.filter((d) => d !== undefined),
             };

@@ -1,4 +1,4 @@
-'use strict';
+"use strict";
 
 // Used by serverless.yml as `resources.extensions: ${file(./scripts/ci-sls-api-stage-extension.js)}`.
 //
@@ -9,13 +9,13 @@
 // removes StageName from the generated deployment, so the stage is owned by exactly one resource.
 // Object keys in serverless.yml cannot contain variables, hence this small resolver.
 module.exports = async ({ resolveVariable }) => {
-  const instanceId = await resolveVariable('sls:instanceId');
-  if (!/^\d+$/.test(String(instanceId))) {
-    throw new Error(`unexpected sls:instanceId ${JSON.stringify(instanceId)}`);
-  }
-  return {
-    [`ApiGatewayDeployment${instanceId}`]: {
-      Properties: { StageName: { Ref: 'AWS::NoValue' } },
-    },
-  };
+    const instanceId = await resolveVariable("sls:instanceId");
+    if (!/^\d+$/.test(String(instanceId))) {
+        throw new Error(`unexpected sls:instanceId ${JSON.stringify(instanceId)}`);
+    }
+    return {
+        [`ApiGatewayDeployment${instanceId}`]: {
+            Properties: { StageName: { Ref: "AWS::NoValue" } },
+        },
+    };
 };

@@ -39,7 +39,8 @@ async function call(fetchImpl, method, url, body, { retries = 0 } = {}) {
 }
 
 /** The same JSON value, whatever the key order. */
-const canonical = (value) => JSON.stringify(value, (_, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v));
+const canonical = (value) =>
+    JSON.stringify(value, (_, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v));
 
 function expectJsonError(response, status) {
     if (response.status !== status) return `expected ${status}, got ${response.status}: ${response.text.slice(0, 200)}`;
@@ -52,8 +53,14 @@ function expectJsonError(response, status) {
  * Runs the checks for `mode` against `baseUrl`; resolves to the list of {name, ok, detail}. Never throws for a
  * failed check, so every check is reported.
  */
-export async function runSmokeTest({ baseUrl, mode = "full", fetchImpl = globalThis.fetch, runId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}` }) {
-    if (!/^https?:\/\//.test(baseUrl ?? "")) throw new Error(`the API URL must start with http:// or https://; got ${JSON.stringify(baseUrl)}`);
+export async function runSmokeTest({
+    baseUrl,
+    mode = "full",
+    fetchImpl = globalThis.fetch,
+    runId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+}) {
+    if (!/^https?:\/\//.test(baseUrl ?? ""))
+        throw new Error(`the API URL must start with http:// or https://; got ${JSON.stringify(baseUrl)}`);
     if (!["full", "read-only"].includes(mode)) throw new Error(`mode must be "full" or "read-only"; got ${JSON.stringify(mode)}`);
     const base = baseUrl.replace(/\/+$/, "");
     const results = [];
@@ -75,7 +82,12 @@ export async function runSmokeTest({ baseUrl, mode = "full", fetchImpl = globalT
     );
 
     if (mode === "full") {
-        const product = { id: `smoke-${runId}`, title: "Smoke test product", description: `Created by the pipeline smoke test ${runId}`, price: 1.5 };
+        const product = {
+            id: `smoke-${runId}`,
+            title: "Smoke test product",
+            description: `Created by the pipeline smoke test ${runId}`,
+            price: 1.5,
+        };
         await check("create is 201 with the product and its Location", async () => {
             const r = await call(fetchImpl, "POST", `${base}/product/create`, JSON.stringify(product));
             if (r.status !== 201) return `expected 201, got ${r.status}: ${r.text.slice(0, 200)}`;
@@ -89,10 +101,16 @@ export async function runSmokeTest({ baseUrl, mode = "full", fetchImpl = globalT
             return undefined;
         });
         await check("creating the same id again is 409", async () =>
-            expectJsonError(await call(fetchImpl, "POST", `${base}/product/create`, JSON.stringify({ ...product, title: "Overwrite attempt" })), 409),
+            expectJsonError(
+                await call(fetchImpl, "POST", `${base}/product/create`, JSON.stringify({ ...product, title: "Overwrite attempt" })),
+                409,
+            ),
         );
         await check("a negative price is 400 with a JSON message", async () =>
-            expectJsonError(await call(fetchImpl, "POST", `${base}/product/create`, JSON.stringify({ ...product, id: `${product.id}-bad`, price: -1 })), 400),
+            expectJsonError(
+                await call(fetchImpl, "POST", `${base}/product/create`, JSON.stringify({ ...product, id: `${product.id}-bad`, price: -1 })),
+                400,
+            ),
         );
     }
     return results;

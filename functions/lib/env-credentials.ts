@@ -17,20 +17,17 @@ import type { AwsCredentialIdentityProvider, Logger } from "@smithy/types";
 import { chain, CredentialsProviderError } from "@smithy/core/config";
 
 export const defaultProvider = (init: { logger?: Logger } = {}): AwsCredentialIdentityProvider =>
-  chain(
-    fromEnv(init),
-    async () => {
-      const env = process.env;
-      if (!env.AWS_CONTAINER_CREDENTIALS_FULL_URI && !env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
-        throw new CredentialsProviderError(
-          "No credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (Lambda does) or a container credentials URI",
-          { logger: init.logger, tryNextLink: false },
-        );
-      }
-      return fromHttp(init)();
-    },
-  );
+    chain(fromEnv(init), async () => {
+        const env = process.env;
+        if (!env.AWS_CONTAINER_CREDENTIALS_FULL_URI && !env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
+            throw new CredentialsProviderError(
+                "No credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (Lambda does) or a container credentials URI",
+                { logger: init.logger, tryNextLink: false },
+            );
+        }
+        return fromHttp(init)();
+    });
 
 export const credentialsWillNeedRefresh = (c?: { expiration?: Date }) => c?.expiration !== undefined;
 export const credentialsTreatedAsExpired = (c?: { expiration?: Date }) =>
-  c?.expiration !== undefined && c.expiration.getTime() - Date.now() < 300_000;
+    c?.expiration !== undefined && c.expiration.getTime() - Date.now() < 300_000;

@@ -11,16 +11,16 @@ import { createLogger, errorFields, type Fields, type Logger } from "./log";
 export const JSON_HEADERS = { "Content-Type": "application/json" } as const;
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
-  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body), isBase64Encoded: false };
+    return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body), isBase64Encoded: false };
 }
 
 export function clientError(statusCode: number, message: string): APIGatewayProxyResult {
-  return json(statusCode, { message });
+    return json(statusCode, { message });
 }
 
 export function serverError(statusCode: 500 | 503, requestId: string): APIGatewayProxyResult {
-  const message = statusCode === 503 ? "Service temporarily unavailable, please retry" : "Internal server error";
-  return json(statusCode, { message, requestId }, statusCode === 503 ? { "Retry-After": "1" } : {});
+    const message = statusCode === 503 ? "Service temporarily unavailable, please retry" : "Internal server error";
+    return json(statusCode, { message, requestId }, statusCode === 503 ? { "Retry-After": "1" } : {});
 }
 
 /**
@@ -31,14 +31,18 @@ export function serverError(statusCode: 500 | 503, requestId: string): APIGatewa
  * gateway) the prefix is "" and the Location is the resource path.
  */
 export function basePath(event: Pick<APIGatewayProxyEvent, "path" | "requestContext">): string {
-  const full = event.requestContext?.path;
-  const path = event.path;
-  if (!full || !path || full === path || !full.endsWith(path)) return "";
-  const prefix = full.slice(0, full.length - path.length);
-  return /^(\/[A-Za-z0-9._~-]+)+$/.test(prefix) ? prefix : "";
+    const full = event.requestContext?.path;
+    const path = event.path;
+    if (!full || !path || full === path || !full.endsWith(path)) return "";
+    const prefix = full.slice(0, full.length - path.length);
+    return /^(\/[A-Za-z0-9._~-]+)+$/.test(prefix) ? prefix : "";
 }
 
-export type Inner = (event: APIGatewayProxyEvent, log: Logger, requestId: string) => Promise<APIGatewayProxyResult & { logFields?: Fields }>;
+export type Inner = (
+    event: APIGatewayProxyEvent,
+    log: Logger,
+    requestId: string,
+) => Promise<APIGatewayProxyResult & { logFields?: Fields }>;
 
 /**
  * Wraps a handler body: one structured log line per request (status, duration, and error details when
@@ -46,21 +50,21 @@ export type Inner = (event: APIGatewayProxyEvent, log: Logger, requestId: string
  * Gateway would turn into a bare 502).
  */
 export function httpHandler(name: string, inner: Inner) {
-  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-    const started = Date.now();
-    const requestId = context?.awsRequestId ?? "unknown";
-    const log = createLogger({ fn: name, requestId, apiRequestId: event?.requestContext?.requestId });
-    let result: APIGatewayProxyResult & { logFields?: Fields };
-    try {
-      result = await inner(event, log, requestId);
-    } catch (err) {
-      result = { ...serverError(500, requestId), logFields: { unexpected: true, ...errorFields(err) } };
-    }
-    const { logFields, ...response } = result;
-    const status = response.statusCode;
-    const fields = { method: event?.httpMethod, path: event?.path, status, durationMs: Date.now() - started, ...logFields };
-    if (status >= 500) log.error("request failed", fields);
-    else log.info("request", fields);
-    return response;
-  };
+    return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+        const started = Date.now();
+        const requestId = context?.awsRequestId ?? "unknown";
+        const log = createLogger({ fn: name, requestId, apiRequestId: event?.requestContext?.requestId });
+        let result: APIGatewayProxyResult & { logFields?: Fields };
+        try {
+            result = await inner(event, log, requestId);
+        } catch (err) {
+            result = { ...serverError(500, requestId), logFields: { unexpected: true, ...errorFields(err) } };
+        }
+        const { logFields, ...response } = result;
+        const status = response.statusCode;
+        const fields = { method: event?.httpMethod, path: event?.path, status, durationMs: Date.now() - started, ...logFields };
+        if (status >= 500) log.error("request failed", fields);
+        else log.info("request", fields);
+        return response;
+    };
 }

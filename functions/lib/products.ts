@@ -12,69 +12,69 @@ import type { Product } from "./validation";
 export const TABLE_ENV = "PRODUCTS_TABLE_NAME";
 
 export function createDocumentClient(): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
-    // Fail fast with a JSON 503 instead of running into the Lambda timeout (serverless.yml: 10 s), which API
-    // Gateway would turn into a bare 502/504: ≤ 1 s to connect, ≤ 2 s per attempt, 3 attempts (+ ~0.1 s
-    // backoff) ≈ 6.5 s worst case. AWS_MAX_ATTEMPTS, when set, wins (the SDK reads it).
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
-    maxAttempts: process.env.AWS_MAX_ATTEMPTS ? undefined : 3,
-  });
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    const client = new DynamoDBClient({
+        // Fail fast with a JSON 503 instead of running into the Lambda timeout (serverless.yml: 10 s), which API
+        // Gateway would turn into a bare 502/504: ≤ 1 s to connect, ≤ 2 s per attempt, 3 attempts (+ ~0.1 s
+        // backoff) ≈ 6.5 s worst case. AWS_MAX_ATTEMPTS, when set, wins (the SDK reads it).
+        requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
+        maxAttempts: process.env.AWS_MAX_ATTEMPTS ? undefined : 3,
+    });
+    return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
 export type CreateOutcome = "created" | "exists";
 
 export class ProductRepository {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
+    constructor(
+        private readonly doc: DynamoDBDocumentClient,
+        private readonly tableName: string,
+    ) {}
 
-  /** Writes the product unless the id is taken; never overwrites. */
-  async create(product: Product): Promise<CreateOutcome> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { id: product.id, title: product.title, description: product.description, price: product.price },
-          ConditionExpression: "attribute_not_exists(id)",
-        }),
-      );
-      return "created";
-    } catch (err) {
-      if ((err as Error)?.name === "ConditionalCheckFailedException") return "exists";
-      throw err;
+    /** Writes the product unless the id is taken; never overwrites. */
+    async create(product: Product): Promise<CreateOutcome> {
+        try {
+            await this.doc.send(
+                new PutCommand({
+                    TableName: this.tableName,
+                    Item: { id: product.id, title: product.title, description: product.description, price: product.price },
+                    ConditionExpression: "attribute_not_exists(id)",
+                }),
+            );
+            return "created";
+        } catch (err) {
+            if ((err as Error)?.name === "ConditionalCheckFailedException") return "exists";
+            throw err;
+        }
     }
-  }
 
-  /**
-   * Strongly consistent read: the create response hands out a Location, and a client following it right away
-   * must not get a 404. Costs one RCU per 4 KB instead of half of one.
-   */
-  async find(id: string): Promise<Product | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }));
-    return out.Item ? toProduct(out.Item) : undefined;
-  }
+    /**
+     * Strongly consistent read: the create response hands out a Location, and a client following it right away
+     * must not get a 404. Costs one RCU per 4 KB instead of half of one.
+     */
+    async find(id: string): Promise<Product | undefined> {
+        const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }));
+        return out.Item ? toProduct(out.Item) : undefined;
+    }
 }
 
 /** Only the public fields, whatever else the item may carry. */
 export function toProduct(item: Record<string, unknown>): Product {
-  return {
-    id: String(item.id),
-    title: String(item.title ?? ""),
-    description: String(item.description ?? ""),
-    price: Number(item.price),
-  };
+    return {
+        id: String(item.id),
+        title: String(item.title ?? ""),
+        description: String(item.description ?? ""),
+        price: Number(item.price),
+    };
 }
 
 const RETRYABLE_NAMES = new Set([
-  "ProvisionedThroughputExceededException",
-  "ThrottlingException",
-  "RequestLimitExceeded",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "TimeoutError",
-  "RequestTimeout",
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TimeoutError",
+    "RequestTimeout",
 ]);
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"]);
 
@@ -83,11 +83,11 @@ const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE
  * (missing table, access denied, validation errors from DynamoDB = our bug or our config).
  */
 export function statusForError(err: unknown): 500 | 503 {
-  const e = err as { name?: string; code?: string; $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  if (!e || typeof e !== "object") return 500;
-  if (e.name && RETRYABLE_NAMES.has(e.name)) return 503;
-  if (e.code && NETWORK_CODES.has(e.code)) return 503;
-  if (e.$retryable) return 503;
-  if (e.$fault === "server" || (e.$metadata?.httpStatusCode ?? 0) >= 500) return 503;
-  return 500;
+    const e = err as { name?: string; code?: string; $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+    if (!e || typeof e !== "object") return 500;
+    if (e.name && RETRYABLE_NAMES.has(e.name)) return 503;
+    if (e.code && NETWORK_CODES.has(e.code)) return 503;
+    if (e.$retryable) return 503;
+    if (e.$fault === "server" || (e.$metadata?.httpStatusCode ?? 0) >= 500) return 503;
+    return 500;
 }

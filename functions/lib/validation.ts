@@ -24,10 +24,10 @@
  */
 
 export interface Product {
-  id: string;
-  title: string;
-  description: string;
-  price: number;
+    id: string;
+    title: string;
+    description: string;
+    price: number;
 }
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -51,113 +51,115 @@ const invalid = (message: string, status: 400 | 413 = 400): ValidationError => (
 
 /** Checks an id (from a body or a path parameter). Returns a problem description or undefined. */
 export function idProblem(id: unknown): string | undefined {
-  if (id === undefined || id === null) return "id is required";
-  if (typeof id !== "string") return "id must be a string";
-  if (id.length === 0) return "id must not be empty";
-  if (id.length > ID_MAX_LENGTH) return `id must be at most ${ID_MAX_LENGTH} characters`;
-  if (!ID_PATTERN.test(id)) return "id may only contain letters, digits and . _ ~ -";
-  if (id === "." || id === "..") return 'id must not be "." or ".."';
-  return undefined;
+    if (id === undefined || id === null) return "id is required";
+    if (typeof id !== "string") return "id must be a string";
+    if (id.length === 0) return "id must not be empty";
+    if (id.length > ID_MAX_LENGTH) return `id must be at most ${ID_MAX_LENGTH} characters`;
+    if (!ID_PATTERN.test(id)) return "id may only contain letters, digits and . _ ~ -";
+    if (id === "." || id === "..") return 'id must not be "." or ".."';
+    return undefined;
 }
 
 export function validateId(id: unknown): Result<string> {
-  const problem = idProblem(id);
-  return problem ? invalid(problem) : { ok: true, value: id as string };
+    const problem = idProblem(id);
+    return problem ? invalid(problem) : { ok: true, value: id as string };
 }
 
 function textProblem(name: string, value: unknown, maxChars: number): string | undefined {
-  if (value === undefined || value === null) return `${name} is required`;
-  if (typeof value !== "string") return `${name} must be a string`;
-  if (value.trim().length === 0) return `${name} must not be empty`;
-  if (LONE_SURROGATE.test(value)) return `${name} must be valid Unicode text (it contains an unpaired UTF-16 surrogate)`;
-  // Count code points, not UTF-16 units, so an emoji counts as one character.
-  let chars = 0;
-  for (const _ of value) if (++chars > maxChars) return `${name} must be at most ${maxChars} characters`;
-  return undefined;
+    if (value === undefined || value === null) return `${name} is required`;
+    if (typeof value !== "string") return `${name} must be a string`;
+    if (value.trim().length === 0) return `${name} must not be empty`;
+    if (LONE_SURROGATE.test(value)) return `${name} must be valid Unicode text (it contains an unpaired UTF-16 surrogate)`;
+    // Count code points, not UTF-16 units, so an emoji counts as one character.
+    let chars = 0;
+    for (const _ of value) if (++chars > maxChars) return `${name} must be at most ${maxChars} characters`;
+    return undefined;
 }
 
 /** Parses a price given as a JSON number or a decimal string. */
 export function parsePrice(value: unknown): Result<number> {
-  let price: number;
-  if (value === undefined || value === null) return invalid("price is required");
-  if (typeof value === "number") {
-    price = value;
-  } else if (typeof value === "string") {
-    if (value.length === 0) return invalid("price must not be empty");
-    if (/^-\d+(\.\d+)?$/.test(value)) return invalid("price must not be negative");
-    if (value.length > 32 || !PRICE_STRING.test(value)) {
-      return invalid('price must be a number or a decimal string such as "89.99"');
+    let price: number;
+    if (value === undefined || value === null) return invalid("price is required");
+    if (typeof value === "number") {
+        price = value;
+    } else if (typeof value === "string") {
+        if (value.length === 0) return invalid("price must not be empty");
+        if (/^-\d+(\.\d+)?$/.test(value)) return invalid("price must not be negative");
+        if (value.length > 32 || !PRICE_STRING.test(value)) {
+            return invalid('price must be a number or a decimal string such as "89.99"');
+        }
+        price = Number(value);
+    } else {
+        return invalid('price must be a number or a decimal string such as "89.99"');
     }
-    price = Number(value);
-  } else {
-    return invalid('price must be a number or a decimal string such as "89.99"');
-  }
-  if (!Number.isFinite(price)) return invalid("price must be a finite number");
-  if (price < 0) return invalid("price must not be negative");
-  if (price > PRICE_MAX) return invalid(`price must be at most ${PRICE_MAX}`);
-  // A 2-decimal value v satisfies round(v*100)/100 === v exactly (both sides are the nearest double of n/100).
-  if (Math.round(price * 100) / 100 !== price) {
-    return invalid(`price must have at most ${PRICE_MAX_DECIMALS} decimal places`);
-  }
-  return { ok: true, value: price === 0 ? 0 : price }; // normalise -0
+    if (!Number.isFinite(price)) return invalid("price must be a finite number");
+    if (price < 0) return invalid("price must not be negative");
+    if (price > PRICE_MAX) return invalid(`price must be at most ${PRICE_MAX}`);
+    // A 2-decimal value v satisfies round(v*100)/100 === v exactly (both sides are the nearest double of n/100).
+    if (Math.round(price * 100) / 100 !== price) {
+        return invalid(`price must have at most ${PRICE_MAX_DECIMALS} decimal places`);
+    }
+    return { ok: true, value: price === 0 ? 0 : price }; // normalise -0
 }
 
 /** Decodes the raw API Gateway body into text, enforcing the byte limit. */
 export function decodeBody(body: string | null | undefined, isBase64Encoded: boolean | undefined): Result<string> {
-  if (body === null || body === undefined || body.length === 0) return invalid("Request body is required");
-  const bytes = isBase64Encoded ? Buffer.from(body, "base64") : undefined;
-  const size = bytes ? bytes.length : Buffer.byteLength(body, "utf8");
-  if (size > MAX_BODY_BYTES) {
-    return invalid(`Request body is ${size} bytes; the limit is ${MAX_BODY_BYTES} bytes`, 413);
-  }
-  if (!bytes) return { ok: true, value: body };
-  if (bytes.length === 0) return invalid("Request body is required");
-  try {
-    return { ok: true, value: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
-  } catch {
-    return invalid("Request body is not valid UTF-8");
-  }
+    if (body === null || body === undefined || body.length === 0) return invalid("Request body is required");
+    const bytes = isBase64Encoded ? Buffer.from(body, "base64") : undefined;
+    const size = bytes ? bytes.length : Buffer.byteLength(body, "utf8");
+    if (size > MAX_BODY_BYTES) {
+        return invalid(`Request body is ${size} bytes; the limit is ${MAX_BODY_BYTES} bytes`, 413);
+    }
+    if (!bytes) return { ok: true, value: body };
+    if (bytes.length === 0) return invalid("Request body is required");
+    try {
+        return { ok: true, value: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+    } catch {
+        return invalid("Request body is not valid UTF-8");
+    }
 }
 
 /** Full create-product parse: raw body → Product, or the first class of problem found (all field problems at once). */
 export function parseCreateProduct(body: string | null | undefined, isBase64Encoded?: boolean): Result<Product> {
-  const text = decodeBody(body, isBase64Encoded);
-  if (!text.ok) return text;
+    const text = decodeBody(body, isBase64Encoded);
+    if (!text.ok) return text;
 
-  let data: unknown;
-  try {
-    data = JSON.parse(text.value);
-  } catch (err) {
-    // Only where it broke: V8's own message can quote part of the body, which must not reach the logs.
-    const position = /at position (\d+)/.exec((err as Error).message)?.[1];
-    return invalid(`Request body is not valid JSON${position === undefined ? "" : ` (error at character ${position})`}`);
-  }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    return invalid(`Request body must be a JSON object, got ${Array.isArray(data) ? "an array" : data === null ? "null" : typeof data}`);
-  }
-  const input = data as Record<string, unknown>;
+    let data: unknown;
+    try {
+        data = JSON.parse(text.value);
+    } catch (err) {
+        // Only where it broke: V8's own message can quote part of the body, which must not reach the logs.
+        const position = /at position (\d+)/.exec((err as Error).message)?.[1];
+        return invalid(`Request body is not valid JSON${position === undefined ? "" : ` (error at character ${position})`}`);
+    }
+    if (typeof data !== "object" || data === null || Array.isArray(data)) {
+        return invalid(
+            `Request body must be a JSON object, got ${Array.isArray(data) ? "an array" : data === null ? "null" : typeof data}`,
+        );
+    }
+    const input = data as Record<string, unknown>;
 
-  const problems: string[] = [];
-  const unknown = Object.keys(input).filter((k) => !(FIELDS as readonly string[]).includes(k));
-  if (unknown.length > 0) {
-    const shown = unknown.slice(0, 10).map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k));
-    problems.push(
-      `unknown field${unknown.length > 1 ? "s" : ""} ${shown.join(", ")}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ""}` +
-        ` (allowed: ${FIELDS.join(", ")})`,
-    );
-  }
-  const idIssue = idProblem(input.id);
-  if (idIssue) problems.push(idIssue);
-  const titleIssue = textProblem("title", input.title, TITLE_MAX_CHARS);
-  if (titleIssue) problems.push(titleIssue);
-  const descriptionIssue = textProblem("description", input.description, DESCRIPTION_MAX_CHARS);
-  if (descriptionIssue) problems.push(descriptionIssue);
-  const price = parsePrice(input.price);
-  if (!price.ok) problems.push(price.message);
+    const problems: string[] = [];
+    const unknown = Object.keys(input).filter((k) => !(FIELDS as readonly string[]).includes(k));
+    if (unknown.length > 0) {
+        const shown = unknown.slice(0, 10).map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k));
+        problems.push(
+            `unknown field${unknown.length > 1 ? "s" : ""} ${shown.join(", ")}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ""}` +
+                ` (allowed: ${FIELDS.join(", ")})`,
+        );
+    }
+    const idIssue = idProblem(input.id);
+    if (idIssue) problems.push(idIssue);
+    const titleIssue = textProblem("title", input.title, TITLE_MAX_CHARS);
+    if (titleIssue) problems.push(titleIssue);
+    const descriptionIssue = textProblem("description", input.description, DESCRIPTION_MAX_CHARS);
+    if (descriptionIssue) problems.push(descriptionIssue);
+    const price = parsePrice(input.price);
+    if (!price.ok) problems.push(price.message);
 
-  if (problems.length > 0 || !price.ok) return invalid(problems.join("; "));
-  return {
-    ok: true,
-    value: { id: input.id as string, title: input.title as string, description: input.description as string, price: price.value },
-  };
+    if (problems.length > 0 || !price.ok) return invalid(problems.join("; "));
+    return {
+        ok: true,
+        value: { id: input.id as string, title: input.title as string, description: input.description as string, price: price.value },
+    };
 }

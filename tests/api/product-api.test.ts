@@ -65,7 +65,9 @@ describe("api stack (index.ts, Pulumi.api.yaml)", () => {
         for (const route of PRODUCT_API_ROUTES) {
             const permission = cloud.one("aws:lambda/permission:Permission", `-${route.functionKey}-invoke`).inputs;
             expect(permission.principal).to.equal("apigateway.amazonaws.com");
-            expect(permission.sourceArn).to.match(new RegExp(`:product-api-rest-api-api-id/\\*/${route.method}/${route.path.replace(/[{}]/g, "\\$&")}$`));
+            expect(permission.sourceArn).to.match(
+                new RegExp(`:product-api-rest-api-api-id/\\*/${route.method}/${route.path.replace(/[{}]/g, "\\$&")}$`),
+            );
         }
     });
 
@@ -73,7 +75,10 @@ describe("api stack (index.ts, Pulumi.api.yaml)", () => {
         expect(cloud.one("aws:apigateway/stage:Stage").inputs).to.include({ stageName: STAGE, xrayTracingEnabled: true });
         const settings = cloud.one("aws:apigateway/methodSettings:MethodSettings").inputs;
         expect(settings.methodPath).to.equal("*/*");
-        expect(settings.settings).to.deep.equal({ throttlingRateLimit: STAGE_THROTTLING.rateLimit, throttlingBurstLimit: STAGE_THROTTLING.burstLimit });
+        expect(settings.settings).to.deep.equal({
+            throttlingRateLimit: STAGE_THROTTLING.rateLimit,
+            throttlingBurstLimit: STAGE_THROTTLING.burstLimit,
+        });
     });
 
     it("fails with what to do when the bundles are not built", async () => {
@@ -179,7 +184,9 @@ describe("api stack (index.ts, Pulumi.api.yaml)", () => {
 
         it("grants the functions the same IAM actions", () => {
             const [[, role]] = cfnOfType("AWS::IAM::Role");
-            const slsActions = role.Properties!.Policies.flatMap((p: any) => p.PolicyDocument.Statement.flatMap((s: any) => s.Action)).sort();
+            const slsActions = role
+                .Properties!.Policies.flatMap((p: any) => p.PolicyDocument.Statement.flatMap((s: any) => s.Action))
+                .sort();
             const pulumiActions = allowedActions(policyDocument(cloud.one("aws:iam/rolePolicy:RolePolicy").inputs.policy)).sort();
             expect(pulumiActions).to.deep.equal(slsActions);
             expect(role.Properties!.RoleName).to.equal(cloud.one("aws:iam/role:Role").inputs.name);

@@ -113,7 +113,11 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { arn: `arn:aws:dynamodb:${region}:${account}:table/${physical}`, name: physical };
             case "aws:lambda/function:Function": {
                 const arn = `arn:aws:lambda:${region}:${account}:function:${physical}`;
-                return { arn, name: physical, invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations` };
+                return {
+                    arn,
+                    name: physical,
+                    invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+                };
             }
             case "aws:apigateway/restApi:RestApi":
                 return {
@@ -151,7 +155,9 @@ export function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
 
 /** Resolves every value of an object of Outputs. */
 export async function resolveAll<T extends Record<string, unknown>>(values: T): Promise<Record<keyof T, any>> {
-    const entries = await Promise.all(Object.entries(values).map(async ([k, v]) => [k, await resolve(v as pulumi.Input<unknown>)] as const));
+    const entries = await Promise.all(
+        Object.entries(values).map(async ([k, v]) => [k, await resolve(v as pulumi.Input<unknown>)] as const),
+    );
     return Object.fromEntries(entries) as unknown as Record<keyof T, any>;
 }
 

@@ -37,7 +37,10 @@ export async function ensureBundles(): Promise<void> {
 
 async function evaluate(): Promise<ShippedStacks> {
     const targets = {} as Record<keyof typeof TARGET_STACKS, StackRun>;
-    for (const [name, { file, accountId }] of Object.entries(TARGET_STACKS) as [keyof typeof TARGET_STACKS, { file: string; accountId: string }][]) {
+    for (const [name, { file, accountId }] of Object.entries(TARGET_STACKS) as [
+        keyof typeof TARGET_STACKS,
+        { file: string; accountId: string },
+    ][]) {
         targets[name] = await runStack({ stack: path.basename(name), accountId, config: loadStackFile(file) });
     }
     const stackOutputs = Object.fromEntries(Object.entries(targets).map(([name, run]) => [name, run.outputs]));

@@ -87,7 +87,9 @@ export function modelStack(stack: string, cloud: MockCloud, outputs: Record<stri
     for (const type of ATTACHMENTS) {
         if (cloud.ofType(type).length > 0) throw new Error(`${stack}: ${type} is not modelled by tests/iam/policies-from-stacks.ts`);
     }
-    const policies: ManagedPolicy[] = cloud.ofType(POLICY).map((p) => ({ name: p.state.name, arn: p.state.arn, policy: policyDocument(p.inputs.policy) }));
+    const policies: ManagedPolicy[] = cloud
+        .ofType(POLICY)
+        .map((p) => ({ name: p.state.name, arn: p.state.arn, policy: policyDocument(p.inputs.policy) }));
     const roles = cloud.ofType(ROLE).map((r) => modelRole(stack, cloud, r, policies));
     const attachedTo = new Set(cloud.ofType(ROLE_POLICY).map((p) => p.inputs.role));
     for (const id of attachedTo) {
@@ -100,7 +102,8 @@ export function modelStack(stack: string, cloud: MockCloud, outputs: Record<stri
         policies,
         role(suffix) {
             const found = roles.filter((r) => r.source.endsWith(suffix));
-            if (found.length !== 1) throw new Error(`${stack}: expected one role *${suffix}, found ${found.map((r) => r.source).join(", ") || "none"}`);
+            if (found.length !== 1)
+                throw new Error(`${stack}: expected one role *${suffix}, found ${found.map((r) => r.source).join(", ") || "none"}`);
             return found[0];
         },
         bucket(suffix) {
@@ -222,7 +225,8 @@ export function modelTemplateRoles(template: CfnTemplate, scope: Omit<CfnScope, 
             }
             if (typeof props.RoleName !== "string") throw new Error(`sls:${logicalId}: no literal RoleName`);
             const rolePath: string = props.Path ?? "/";
-            const boundary = props.PermissionsBoundary === undefined ? undefined : boundaries.find((b) => b.arn === props.PermissionsBoundary);
+            const boundary =
+                props.PermissionsBoundary === undefined ? undefined : boundaries.find((b) => b.arn === props.PermissionsBoundary);
             if (props.PermissionsBoundary !== undefined && !boundary) {
                 throw new Error(`sls:${logicalId}: boundary ${props.PermissionsBoundary} is not one the target stack created`);
             }

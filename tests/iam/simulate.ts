@@ -64,8 +64,10 @@ async function evaluate(
         },
         {},
     );
-    if (result.resultType === "error") throw new Error(`simulation error for ${c.action} on ${c.resource}: ${JSON.stringify(result.errors)}`);
-    if (result.resultType !== "single") throw new Error(`expected a single-resource simulation for ${c.resource}, got ${result.resultType}`);
+    if (result.resultType === "error")
+        throw new Error(`simulation error for ${c.action} on ${c.resource}: ${JSON.stringify(result.errors)}`);
+    if (result.resultType !== "single")
+        throw new Error(`expected a single-resource simulation for ${c.resource}, got ${result.resultType}`);
     return { overall: result.overallResult, ignored: result.result.ignoredContextKeys ?? [] };
 }
 
@@ -83,7 +85,12 @@ export async function simulate(c: IamCase): Promise<CaseResult> {
                 `for ${c.action} on ${c.resource}`,
         );
     }
-    return { actual, detail: main.overall, ignoredContextKeys: main.ignored, parts: { identity: identityOnly.overall, boundary: boundaryOnly.overall } };
+    return {
+        actual,
+        detail: main.overall,
+        ignoredContextKeys: main.ignored,
+        parts: { identity: identityOnly.overall, boundary: boundaryOnly.overall },
+    };
 }
 
 /** Markdown table of the matrix. */
@@ -99,7 +106,11 @@ export function matrixTable(rows: { c: IamCase; r?: CaseResult }[]): string {
         "| # | principal | action | resource | context | expected | actual |",
         "|---|---|---|---|---|---|---|",
         ...rows.map(({ c, r }, i) => {
-            const actual = !r ? "not run" : r.parts ? `${short(r.detail)} (identity ${bare(r.parts.identity)} ∩ boundary ${bare(r.parts.boundary)})` : short(r.detail);
+            const actual = !r
+                ? "not run"
+                : r.parts
+                  ? `${short(r.detail)} (identity ${bare(r.parts.identity)} ∩ boundary ${bare(r.parts.boundary)})`
+                  : short(r.detail);
             const mark = r && r.actual !== c.expected ? " ✗" : "";
             return `| ${i + 1} | ${esc(c.caller.label)} | ${c.action} | ${esc(c.resource)} | ${esc(ctx(c))} | ${c.expected} | ${actual}${mark} |`;
         }),

@@ -1,13 +1,5 @@
 import { expect } from "chai";
-import {
-    ConfigError,
-    DEFAULT_BUILD_ROLE_NAME,
-    readStackConfig,
-    SERVICE_NAME,
-    StackConfig,
-    TargetConfig,
-    ToolsConfig,
-} from "../../config";
+import { ConfigError, DEFAULT_BUILD_ROLE_NAME, readStackConfig, SERVICE_NAME, StackConfig, TargetConfig, ToolsConfig } from "../../config";
 import { loadStackFile, loadYaml } from "../helpers/stack-files";
 
 const PROJECT = "serverless-cross-account-cicd";
@@ -87,7 +79,9 @@ describe("stack configuration", () => {
         expect(Number(declared.logRetentionDays.default)).to.equal(p.logRetentionDays);
         // Keys only some roles need carry an empty default, which must read as "not set".
         expect(declared.stage.default).to.equal("");
-        expect(problemsOf({ role: "target", stage: "", toolsAccountId: "" }).join("\n")).to.match(/stage is required[\s\S]*toolsAccountId is required/);
+        expect(problemsOf({ role: "target", stage: "", toolsAccountId: "" }).join("\n")).to.match(
+            /stage is required[\s\S]*toolsAccountId is required/,
+        );
     });
 
     it("uses the service name serverless.yml deploys", () => {
@@ -164,13 +158,29 @@ describe("stack configuration", () => {
         const connection = "arn:aws:codeconnections:us-east-1:111111111111:connection/0a1b2c3d-1111-2222-3333-444455556666";
 
         it("reads a CodeConnections source with its trigger paths", () => {
-            const cfg = read({ ...tools, sourceKind: "codeconnections", connectionArn: connection, fullRepositoryId: "acme/product-catalog", triggerFilePaths: ["functions/**"] }) as ToolsConfig;
-            expect(cfg.source).to.deep.equal({ kind: "codeconnections", connectionArn: connection, fullRepositoryId: "acme/product-catalog", triggerFilePaths: ["functions/**"] });
+            const cfg = read({
+                ...tools,
+                sourceKind: "codeconnections",
+                connectionArn: connection,
+                fullRepositoryId: "acme/product-catalog",
+                triggerFilePaths: ["functions/**"],
+            }) as ToolsConfig;
+            expect(cfg.source).to.deep.equal({
+                kind: "codeconnections",
+                connectionArn: connection,
+                fullRepositoryId: "acme/product-catalog",
+                triggerFilePaths: ["functions/**"],
+            });
         });
 
         it("accepts connections created under the codestar-connections name", () => {
             const legacy = connection.replace("codeconnections", "codestar-connections");
-            const cfg = read({ ...tools, sourceKind: "codeconnections", connectionArn: legacy, fullRepositoryId: "acme/repo" }) as ToolsConfig;
+            const cfg = read({
+                ...tools,
+                sourceKind: "codeconnections",
+                connectionArn: legacy,
+                fullRepositoryId: "acme/repo",
+            }) as ToolsConfig;
             expect(cfg.source.kind === "codeconnections" && cfg.source.connectionArn).to.equal(legacy);
         });
 
@@ -179,16 +189,28 @@ describe("stack configuration", () => {
                 "connectionArn is required: the ARN of an authorized CodeConnections connection (sourceKind codeconnections)",
                 'fullRepositoryId is required: "<owner>/<repository>" on the connected provider (sourceKind codeconnections)',
             ]);
-            expect(problemsOf({ ...tools, sourceKind: "codeconnections", connectionArn: "arn:aws:iam::1:role/x", fullRepositoryId: "repo" })).to.have.length(2);
-            expect(problemsOf({ ...tools, sourceKind: "github" })[0]).to.equal('sourceKind must be "codecommit" or "codeconnections"; got "github"');
-            expect(problemsOf({ ...tools, sourceKind: "codeconnections", connectionArn: connection, fullRepositoryId: "a/b", triggerFilePaths: "functions/**" })[0]).to.match(
-                /^triggerFilePaths must be a YAML list of strings/,
+            expect(
+                problemsOf({ ...tools, sourceKind: "codeconnections", connectionArn: "arn:aws:iam::1:role/x", fullRepositoryId: "repo" }),
+            ).to.have.length(2);
+            expect(problemsOf({ ...tools, sourceKind: "github" })[0]).to.equal(
+                'sourceKind must be "codecommit" or "codeconnections"; got "github"',
             );
+            expect(
+                problemsOf({
+                    ...tools,
+                    sourceKind: "codeconnections",
+                    connectionArn: connection,
+                    fullRepositoryId: "a/b",
+                    triggerFilePaths: "functions/**",
+                })[0],
+            ).to.match(/^triggerFilePaths must be a YAML list of strings/);
         });
     });
 
     it("validates notification e-mail addresses", () => {
-        expect((read({ ...tools, notificationEmails: ["team@example.com"] }) as ToolsConfig).notificationEmails).to.deep.equal(["team@example.com"]);
+        expect((read({ ...tools, notificationEmails: ["team@example.com"] }) as ToolsConfig).notificationEmails).to.deep.equal([
+            "team@example.com",
+        ]);
         expect(problemsOf({ ...tools, notificationEmails: ["team@example.com", "not an address"] })).to.deep.equal([
             'notificationEmails has "not an address", which is not an e-mail address',
         ]);
@@ -197,14 +219,18 @@ describe("stack configuration", () => {
     it("reports every problem at once", () => {
         const problems = problemsOf({ role: "target", stage: "Dev", toolsAccountId: "42", logRetentionDays: "31" });
         expect(problems).to.have.length(3);
-        expect(problems.join("\n")).to.match(/logRetentionDays must be one of CloudWatch's values[\s\S]*stage must be[\s\S]*toolsAccountId must be/);
+        expect(problems.join("\n")).to.match(
+            /logRetentionDays must be one of CloudWatch's values[\s\S]*stage must be[\s\S]*toolsAccountId must be/,
+        );
         const message = new ConfigError(problems).message;
         expect(message).to.match(/^Invalid stack configuration \(3 problems\):/);
         expect(message).to.contain("pulumi config set");
     });
 
     it("rejects role names IAM would reject", () => {
-        expect(problemsOf({ ...target, pipelineBuildRoleName: "has space" })[0]).to.match(/^pipelineBuildRoleName must be an IAM role name/);
+        expect(problemsOf({ ...target, pipelineBuildRoleName: "has space" })[0]).to.match(
+            /^pipelineBuildRoleName must be an IAM role name/,
+        );
         expect(problemsOf({ ...tools, buildRoleName: "x".repeat(65) })[0]).to.match(/^buildRoleName must be an IAM role name/);
         expect(problemsOf({ ...tools, repositoryName: "repo.git" })[0]).to.match(/^repositoryName must be/);
     });

@@ -55,7 +55,9 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
                     Effect: "Allow",
                     Principal: { AWS: "arn:aws:iam::111111111111:root" },
                     Action: "sts:AssumeRole",
-                    Condition: { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build" } },
+                    Condition: {
+                        ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build" },
+                    },
                 },
             ]);
             expect(role.inputs.maxSessionDuration).to.equal(3600);
@@ -78,7 +80,9 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
             const doc = policyOf("deploy-role");
             const bucket = outputs.deploymentBucketName;
             expect(statement(doc, "DeploymentBucket").Resource).to.equal(`arn:aws:s3:::${bucket}`);
-            expect(statement(doc, "DeploymentArtifacts").Resource).to.equal(`arn:aws:s3:::${bucket}/serverless/product-catalog-service/dev/*`);
+            expect(statement(doc, "DeploymentArtifacts").Resource).to.equal(
+                `arn:aws:s3:::${bucket}/serverless/product-catalog-service/dev/*`,
+            );
         });
 
         it("may pass only the execution role, only to CloudFormation", () => {
@@ -116,7 +120,9 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
             expect(roles.Condition).to.deep.equal({ StringEquals: { "iam:PermissionsBoundary": outputs.permissionsBoundaryArn } });
             expect(list(roles.Action)).to.include.members(["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"]);
             // Every other statement that grants an IAM write must not be able to create or edit policies.
-            const unconditionalIam = doc.Statement.filter((s: any) => s.Sid !== "FunctionRolesWithBoundary").flatMap((s: any) => list(s.Action)).filter((a: string) => /^iam:(Create|Put|Attach|Update)/.test(a));
+            const unconditionalIam = doc.Statement.filter((s: any) => s.Sid !== "FunctionRolesWithBoundary")
+                .flatMap((s: any) => list(s.Action))
+                .filter((a: string) => /^iam:(Create|Put|Attach|Update)/.test(a));
             expect(unconditionalIam).to.deep.equal([]);
             const pass = statement(doc, "PassFunctionRolesToLambda");
             expect(pass.Condition).to.deep.equal({ StringEquals: { "iam:PassedToService": "lambda.amazonaws.com" } });
@@ -124,11 +130,15 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
 
         it("scopes functions, logs and tables to <service>-<stage>-*", () => {
             const doc = policyOf("cfn-execution-role");
-            expect(statement(doc, "ServiceFunctions").Resource).to.equal("arn:aws:lambda:us-east-1:222222222222:function:product-catalog-service-dev-*");
+            expect(statement(doc, "ServiceFunctions").Resource).to.equal(
+                "arn:aws:lambda:us-east-1:222222222222:function:product-catalog-service-dev-*",
+            );
             expect(statement(doc, "FunctionLogGroups").Resource).to.deep.equal([
                 "arn:aws:logs:us-east-1:222222222222:log-group:/aws/lambda/product-catalog-service-dev-*",
             ]);
-            expect(statement(doc, "ServiceTable").Resource).to.equal("arn:aws:dynamodb:us-east-1:222222222222:table/product-catalog-service-dev-*");
+            expect(statement(doc, "ServiceTable").Resource).to.equal(
+                "arn:aws:dynamodb:us-east-1:222222222222:table/product-catalog-service-dev-*",
+            );
             expect(list(statement(doc, "ServiceTable").Action)).to.not.include("dynamodb:DeleteTable");
             expectLeastPrivilege(doc);
         });
@@ -168,7 +178,9 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
         });
 
         it("is encrypted, versioned and expires old versions", () => {
-            expect(parts.BucketServerSideEncryptionConfiguration.inputs.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "AES256" });
+            expect(parts.BucketServerSideEncryptionConfiguration.inputs.rules[0].applyServerSideEncryptionByDefault).to.deep.equal({
+                sseAlgorithm: "AES256",
+            });
             expect(parts.BucketVersioning.inputs.versioningConfiguration).to.deep.equal({ status: "Enabled" });
             const rule = parts.BucketLifecycleConfiguration.inputs.rules[0];
             expect(rule.status).to.equal("Enabled");
@@ -184,7 +196,12 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
             });
             expect(parts.BucketOwnershipControls.inputs.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
             const [deny] = policyDocument(parts.BucketPolicy.inputs.policy).Statement;
-            expect(deny).to.deep.include({ Effect: "Deny", Principal: "*", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+            expect(deny).to.deep.include({
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            });
         });
     });
 

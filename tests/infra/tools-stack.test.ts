@@ -23,7 +23,12 @@ export async function targetOutputs(file = "Pulumi.target.yaml", accountId = TAR
 }
 
 async function runTools(config: Record<string, unknown>, stackOutputs: Record<string, Record<string, unknown>>) {
-    return runStack({ stack: "tools", accountId: TOOLS_ACCOUNT, config: { ...loadStackFile("Pulumi.tools.yaml"), ...config }, stackOutputs });
+    return runStack({
+        stack: "tools",
+        accountId: TOOLS_ACCOUNT,
+        config: { ...loadStackFile("Pulumi.tools.yaml"), ...config },
+        stackOutputs,
+    });
 }
 
 const envOf = (action: any): Record<string, string> =>
@@ -87,7 +92,9 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
             });
             expect(of("aws:s3/bucketVersioning:BucketVersioning").versioningConfiguration.status).to.equal("Enabled");
             expect(of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").restrictPublicBuckets).to.equal(true);
-            expect(of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").rules[0].noncurrentVersionExpiration).to.be.an("object");
+            expect(of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").rules[0].noncurrentVersionExpiration).to.be.an(
+                "object",
+            );
             expect(policyDocument(of("aws:s3/bucketPolicy:BucketPolicy").policy).Statement[0].Condition).to.deep.equal({
                 Bool: { "aws:SecureTransport": "false" },
             });
@@ -125,7 +132,9 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
                 expect(p.buildTimeout).to.be.within(5, 60);
                 expect(p.cache.type).to.equal("S3");
                 expect(p.cache.location).to.match(new RegExp(`^${outputs.artifactBucketName}/codebuild-cache/`));
-                const logGroup = cloud.ofType("aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/aws/codebuild/${project}`)!;
+                const logGroup = cloud
+                    .ofType("aws:cloudwatch/logGroup:LogGroup")
+                    .find((g) => g.inputs.name === `/aws/codebuild/${project}`)!;
                 expect(logGroup.inputs.retentionInDays).to.equal(30);
                 expect(p.logsConfig.cloudwatchLogs).to.deep.equal({ status: "ENABLED", groupName: logGroup.inputs.name });
             });
@@ -155,13 +164,22 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         it("build role may assume exactly the configured targets' deploy roles and touch only its logs, artifacts and key", () => {
             const doc = roleDoc(cloud, cloud.one("aws:iam/role:Role", "build-role"));
             expectLeastPrivilege(doc);
-            expect(statement(doc, "AssumeTargetDeployRoles")).to.deep.include({ Action: "sts:AssumeRole", Resource: [target.deployRoleArn, prod.deployRoleArn] });
+            expect(statement(doc, "AssumeTargetDeployRoles")).to.deep.include({
+                Action: "sts:AssumeRole",
+                Resource: [target.deployRoleArn, prod.deployRoleArn],
+            });
             const logGroupArn = cloud.one("aws:cloudwatch/logGroup:LogGroup", "deploy-logs").state.arn;
             expect(statement(doc, "BuildLogs").Resource).to.deep.equal([logGroupArn, `${logGroupArn}:*`]);
             const bucketArn = cloud.one("aws:s3/bucket:Bucket").state.arn;
             expect(statement(doc, "Artifacts").Resource).to.equal(`${bucketArn}/*`);
             expect(statement(doc, "ArtifactKey").Resource).to.equal(cloud.one("aws:kms/key:Key").state.arn);
-            expect(doc.Statement.map((s: any) => s.Sid)).to.deep.equal(["BuildLogs", "ArtifactBucket", "Artifacts", "ArtifactKey", "AssumeTargetDeployRoles"]);
+            expect(doc.Statement.map((s: any) => s.Sid)).to.deep.equal([
+                "BuildLogs",
+                "ArtifactBucket",
+                "Artifacts",
+                "ArtifactKey",
+                "AssumeTargetDeployRoles",
+            ]);
         });
 
         it("test and smoke-test role assumes nothing and writes only its logs, artifacts and test reports", () => {
@@ -186,7 +204,11 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         it("runs Source, Test, then each target in order", () => {
             expect(pipeline().stages.map((s: any) => s.name)).to.deep.equal(["Source", "Test", "dev", "prod"]);
             expect(stageNamed("dev").actions.map((a: any) => `${a.runOrder}:${a.name}`)).to.deep.equal(["2:Deploy", "3:SmokeTest"]);
-            expect(stageNamed("prod").actions.map((a: any) => `${a.runOrder}:${a.name}`)).to.deep.equal(["1:Approve", "2:Deploy", "3:SmokeTest"]);
+            expect(stageNamed("prod").actions.map((a: any) => `${a.runOrder}:${a.name}`)).to.deep.equal([
+                "1:Approve",
+                "2:Deploy",
+                "3:SmokeTest",
+            ]);
         });
 
         it("deploys the artifact the Test stage built: what was tested is what ships", () => {
@@ -209,7 +231,10 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         });
 
         it("gives each Deploy action its target's environment from that target's stack reference", () => {
-            for (const [stage, t] of [["dev", target], ["prod", prod]] as const) {
+            for (const [stage, t] of [
+                ["dev", target],
+                ["prod", prod],
+            ] as const) {
                 const deploy = action(stage, "Deploy");
                 expect(deploy.namespace).to.equal(`Deploy-${stage}`);
                 expect(envOf(deploy)).to.deep.equal({
@@ -227,8 +252,16 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         });
 
         it("smoke-tests each stage at the URL its Deploy exported, read-only in production", () => {
-            expect(envOf(action("dev", "SmokeTest"))).to.deep.equal({ STAGE: "dev", SMOKE_TEST_MODE: "full", API_URL: "#{Deploy-dev.API_URL}" });
-            expect(envOf(action("prod", "SmokeTest"))).to.deep.equal({ STAGE: "prod", SMOKE_TEST_MODE: "read-only", API_URL: "#{Deploy-prod.API_URL}" });
+            expect(envOf(action("dev", "SmokeTest"))).to.deep.equal({
+                STAGE: "dev",
+                SMOKE_TEST_MODE: "full",
+                API_URL: "#{Deploy-dev.API_URL}",
+            });
+            expect(envOf(action("prod", "SmokeTest"))).to.deep.equal({
+                STAGE: "prod",
+                SMOKE_TEST_MODE: "read-only",
+                API_URL: "#{Deploy-prod.API_URL}",
+            });
             expect(action("dev", "SmokeTest").configuration.ProjectName).to.equal("product-catalog-service-smoke-test");
         });
 
@@ -242,12 +275,19 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
 
         it("pipeline role reads the repository, runs the projects, publishes approvals and uses the artifact store", () => {
             const role = cloud.one("aws:iam/role:Role", "pipeline-role");
-            expect(policyDocument(role.inputs.assumeRolePolicy).Statement[0].Principal).to.deep.equal({ Service: "codepipeline.amazonaws.com" });
+            expect(policyDocument(role.inputs.assumeRolePolicy).Statement[0].Principal).to.deep.equal({
+                Service: "codepipeline.amazonaws.com",
+            });
             const doc = roleDoc(cloud, role);
             expectLeastPrivilege(doc);
-            expect(statement(doc, "RunBuilds").Resource).to.have.members(cloud.ofType("aws:codebuild/project:Project").map((p) => p.state.arn));
+            expect(statement(doc, "RunBuilds").Resource).to.have.members(
+                cloud.ofType("aws:codebuild/project:Project").map((p) => p.state.arn),
+            );
             expect(statement(doc, "SourceRepository").Resource).to.equal(cloud.one("aws:codecommit/repository:Repository").state.arn);
-            expect(statement(doc, "ApprovalNotifications")).to.deep.include({ Action: "sns:Publish", Resource: outputs.notificationTopicArn });
+            expect(statement(doc, "ApprovalNotifications")).to.deep.include({
+                Action: "sns:Publish",
+                Resource: outputs.notificationTopicArn,
+            });
         });
     });
 
@@ -281,7 +321,9 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
 
         it("subscribes the configured e-mail addresses", async () => {
             const { cloud: c } = await runTools({ notificationEmails: ["team@example.com", "oncall@example.com"] }, shippedTargets);
-            expect(c.ofType("aws:sns/topicSubscription:TopicSubscription").map((s) => [s.inputs.protocol, s.inputs.endpoint])).to.deep.equal([
+            expect(
+                c.ofType("aws:sns/topicSubscription:TopicSubscription").map((s) => [s.inputs.protocol, s.inputs.endpoint]),
+            ).to.deep.equal([
                 ["email", "team@example.com"],
                 ["email", "oncall@example.com"],
             ]);
@@ -318,7 +360,12 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         let c: MockCloud;
         before(async () => {
             ({ cloud: c } = await runTools(
-                { sourceKind: "codeconnections", connectionArn, fullRepositoryId: "acme/product-catalog", triggerFilePaths: ["functions/**", "serverless.yml"] },
+                {
+                    sourceKind: "codeconnections",
+                    connectionArn,
+                    fullRepositoryId: "acme/product-catalog",
+                    triggerFilePaths: ["functions/**", "serverless.yml"],
+                },
                 shippedTargets,
             ));
         });
@@ -335,7 +382,10 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
                 DetectChanges: "false",
             });
             const doc = roleDoc(c, c.one("aws:iam/role:Role", "pipeline-role"));
-            expect(statement(doc, "SourceConnection")).to.deep.include({ Action: "codeconnections:UseConnection", Resource: connectionArn });
+            expect(statement(doc, "SourceConnection")).to.deep.include({
+                Action: "codeconnections:UseConnection",
+                Resource: connectionArn,
+            });
         });
 
         it("starts on pushes to the branch that touch the configured paths, with no EventBridge rule", () => {
@@ -408,12 +458,17 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         it("names the stack and the missing outputs", async () => {
             const { deployRoleArn: _d, permissionsBoundaryArn: _p, ...partial } = target;
             const message = await failure(partial);
-            expect(message).to.contain(`target stack "${DEV_STACK}" (stages[0], "dev") has no output "deployRoleArn", "permissionsBoundaryArn"`);
+            expect(message).to.contain(
+                `target stack "${DEV_STACK}" (stages[0], "dev") has no output "deployRoleArn", "permissionsBoundaryArn"`,
+            );
             expect(message).to.contain(`Run \`pulumi up\` on ${DEV_STACK}`);
         });
 
         it("refuses a target that trusts another build role", async () => {
-            const message = await failure({ ...target, trustedBuildRoleArn: "arn:aws:iam::999999999999:role/product-catalog-service-pipeline-build" });
+            const message = await failure({
+                ...target,
+                trustedBuildRoleArn: "arn:aws:iam::999999999999:role/product-catalog-service-pipeline-build",
+            });
             expect(message).to.contain("trusts arn:aws:iam::999999999999:role/product-catalog-service-pipeline-build");
             expect(message).to.contain("but this pipeline builds as arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build");
         });

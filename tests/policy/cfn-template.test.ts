@@ -21,16 +21,32 @@ const ADDITIONS: Template["Resources"] = {
             EnableKeyRotation: true,
             KeyPolicy: {
                 Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { AWS: sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") }, Action: "kms:*", Resource: "*" }],
+                Statement: [
+                    {
+                        Effect: "Allow",
+                        Principal: { AWS: sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
+                        Action: "kms:*",
+                        Resource: "*",
+                    },
+                ],
             },
         },
     },
     ArtifactBucket: {
         Type: "AWS::S3::Bucket",
         Properties: {
-            BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: arnOf("ArtifactKey") } }] },
+            BucketEncryption: {
+                ServerSideEncryptionConfiguration: [
+                    { ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: arnOf("ArtifactKey") } },
+                ],
+            },
             VersioningConfiguration: { Status: "Enabled" },
-            PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: "true", RestrictPublicBuckets: true },
+            PublicAccessBlockConfiguration: {
+                BlockPublicAcls: true,
+                BlockPublicPolicy: true,
+                IgnorePublicAcls: "true",
+                RestrictPublicBuckets: true,
+            },
         },
     },
     ArtifactBucketPolicy: {
@@ -54,7 +70,12 @@ const ADDITIONS: Template["Resources"] = {
     BuildProject: {
         Type: "AWS::CodeBuild::Project",
         Properties: {
-            Environment: { Type: "LINUX_CONTAINER", ComputeType: "BUILD_GENERAL1_SMALL", Image: "aws/codebuild/amazonlinux-x86_64-standard:5.0", PrivilegedMode: false },
+            Environment: {
+                Type: "LINUX_CONTAINER",
+                ComputeType: "BUILD_GENERAL1_SMALL",
+                Image: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+                PrivilegedMode: false,
+            },
             LogsConfig: { CloudWatchLogs: { Status: "ENABLED", GroupName: "/aws/codebuild/x" } },
             Source: { Type: "CODEPIPELINE" },
             Artifacts: { Type: "CODEPIPELINE" },
@@ -108,7 +129,7 @@ const BAD: BadTemplate[] = [
     },
     {
         rule: RULE.noWildcardAdmin,
-        title: "function role statement dynamodb:* on [\"*\"]",
+        title: 'function role statement dynamodb:* on ["*"]',
         edit: (r) => lambdaPolicy(r).Statement.push({ Effect: "Allow", Action: ["dynamodb:*"], Resource: ["*"] }),
         reported: ["IamRoleLambdaExecution"],
         says: "dynamodb:*",
@@ -136,7 +157,7 @@ const BAD: BadTemplate[] = [
     },
     {
         rule: RULE.trustPinned,
-        title: "role trusts \"*\"",
+        title: 'role trusts "*"',
         edit: (r) => (trust(r, "IamRoleLambdaExecution").Principal = "*"),
         reported: ["IamRoleLambdaExecution"],
         says: "every principal",
@@ -157,7 +178,7 @@ const BAD: BadTemplate[] = [
     },
     {
         rule: RULE.s3Hardened,
-        title: "public access block BlockPublicAcls \"false\"",
+        title: 'public access block BlockPublicAcls "false"',
         edit: (r) => (r.ArtifactBucket.Properties.PublicAccessBlockConfiguration.BlockPublicAcls = "false"),
         reported: ["ArtifactBucket"],
         says: "blockPublicAcls",
@@ -275,13 +296,19 @@ describe("policy rules on the `sls package` CloudFormation template", () => {
             bad.edit(template.Resources);
             const violations = validateTemplate(template);
             const detail = violations.map((v) => `${v.policy} @ ${v.logicalId}: ${v.message}`).join("\n");
-            expect(violations.map((v) => `${v.policy} @ ${v.logicalId}`), detail).to.deep.equal(bad.reported.map((r) => `${bad.rule} @ ${r}`));
+            expect(
+                violations.map((v) => `${v.policy} @ ${v.logicalId}`),
+                detail,
+            ).to.deep.equal(bad.reported.map((r) => `${bad.rule} @ ${r}`));
             for (const v of violations) expect(v.message).to.include(bad.says);
         });
     }
 
     it("allowedRuntimes narrows or widens the runtime rule", () => {
-        expect(validateTemplate(packaged, { allowedRuntimes: ["nodejs24.x"] }).map((v) => v.policy)).to.deep.equal([RULE.lambdaRuntime, RULE.lambdaRuntime]);
+        expect(validateTemplate(packaged, { allowedRuntimes: ["nodejs24.x"] }).map((v) => v.policy)).to.deep.equal([
+            RULE.lambdaRuntime,
+            RULE.lambdaRuntime,
+        ]);
         const old = clone(packaged) as Template;
         old.Resources.CreateProductLambdaFunction.Properties.Runtime = "nodejs20.x";
         expect(validateTemplate(old, { allowedRuntimes: ["nodejs20.x", "nodejs22.x"] })).to.deep.equal([]);

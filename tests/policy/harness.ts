@@ -89,7 +89,10 @@ export function resourceArgs(stack: PolicyStack, r: RecordedResource, config: Re
  * `validateStack` arguments: props are outputs (recorded state plus the ID). `wrap` lets a test present props
  * as the engine does in a preview (through @pulumi/policy's unknownCheckingProxy).
  */
-export function stackArgs(stack: PolicyStack, wrap: (props: Record<string, any>, r: RecordedResource) => Record<string, any> = (p) => p): StackValidationArgs {
+export function stackArgs(
+    stack: PolicyStack,
+    wrap: (props: Record<string, any>, r: RecordedResource) => Record<string, any> = (p) => p,
+): StackValidationArgs {
     const resources = stack.resources.map((r) => {
         const resource: PolicyResource = {
             type: r.type,
@@ -130,11 +133,18 @@ export async function evaluate(stack: PolicyStack, policies: readonly Policy[] =
             }
             continue;
         }
-        const validations = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+        const validations =
+            policy.validateResource === undefined
+                ? []
+                : Array.isArray(policy.validateResource)
+                  ? policy.validateResource
+                  : [policy.validateResource];
         for (const r of stack.resources) {
             for (const validate of validations) {
                 try {
-                    await validate(resourceArgs(stack, r), (message) => violations.push({ policy: policy.name, resource: r.name, message }));
+                    await validate(resourceArgs(stack, r), (message) =>
+                        violations.push({ policy: policy.name, resource: r.name, message }),
+                    );
                 } catch (e) {
                     if (!(e instanceof NotApplicable)) throw e;
                 }

@@ -11,7 +11,16 @@ import * as path from "path";
 import { RULE } from "../../policy/rules";
 import { RecordedResource } from "../helpers/pulumi-mocks";
 import { ROOT } from "../helpers/stack-files";
-import { editDocument, PolicyStack, propertyDependencies, shippedPolicyStacks, ShippedPolicyStacks, urnOf, withEdit, without } from "./harness";
+import {
+    editDocument,
+    PolicyStack,
+    propertyDependencies,
+    shippedPolicyStacks,
+    ShippedPolicyStacks,
+    urnOf,
+    withEdit,
+    without,
+} from "./harness";
 
 // The same module instances @pulumi/policy's server uses (protobuf messages check their classes).
 const fromPolicy = createRequire(require.resolve("@pulumi/policy/server"));
@@ -36,7 +45,10 @@ const struct = (props: Record<string, unknown>) => Struct.fromJavaScript(JSON.pa
 
 function startPack(): Promise<{ child: ChildProcess; port: string }> {
     const runner = createRequire(path.join(ROOT, "policy", "index.ts")).resolve("@pulumi/pulumi/cmd/run-policy-pack");
-    const child = spawn(process.execPath, [runner, "127.0.0.1:0", "."], { cwd: path.join(ROOT, "policy"), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [runner, "127.0.0.1:0", "."], {
+        cwd: path.join(ROOT, "policy"),
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
     return new Promise((resolve, reject) => {
@@ -136,7 +148,9 @@ describe("policy pack served by @pulumi/pulumi's policy runner (gRPC, as the eng
     }
 
     it("reports a broken trust policy (Analyze) and a bucket missing a control (AnalyzeStack) as mandatory", async () => {
-        let broken = withEdit(stacks.target, "aws:iam/role:Role", "-deploy-role", (p) => editDocument(p, "assumeRolePolicy", (d) => delete d.Statement[0].Condition));
+        let broken = withEdit(stacks.target, "aws:iam/role:Role", "-deploy-role", (p) =>
+            editDocument(p, "assumeRolePolicy", (d) => delete d.Statement[0].Condition),
+        );
         broken = without(broken, "aws:s3/bucketVersioning:BucketVersioning", "-deployment-bucket-versioning");
         const found = await analyze(broken);
         expect(found.map((d) => [d.policy, d.level, d.resource])).to.deep.equal([

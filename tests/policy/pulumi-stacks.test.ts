@@ -47,13 +47,19 @@ const BAD: BadVariant[] = [
         stack: "target",
         make: (s) => withEdit(s, T.rolePolicy, "-deploy-policy", addStatement({ Effect: "Allow", Action: "s3:*", Resource: "*" })),
         reported: ["cross-account-deploy-policy"],
-        says: "s3:* on \"*\"",
+        says: 's3:* on "*"',
     },
     {
         rule: RULE.noWildcardAdmin,
         title: "permissions boundary gains * on *",
         stack: "target",
-        make: (s) => withEdit(s, T.policy, "-permissions-boundary", addStatement({ Effect: "Allow", Action: ["dynamodb:GetItem", "*"], Resource: ["*"] })),
+        make: (s) =>
+            withEdit(
+                s,
+                T.policy,
+                "-permissions-boundary",
+                addStatement({ Effect: "Allow", Action: ["dynamodb:GetItem", "*"], Resource: ["*"] }),
+            ),
         reported: ["cross-account-permissions-boundary"],
         says: "allows * on",
     },
@@ -61,7 +67,8 @@ const BAD: BadVariant[] = [
         rule: RULE.noWildcardAdmin,
         title: "execution role policy uses NotAction on *",
         stack: "target",
-        make: (s) => withEdit(s, T.rolePolicy, "-cfn-execution-policy", addStatement({ Effect: "Allow", NotAction: "iam:*", Resource: "*" })),
+        make: (s) =>
+            withEdit(s, T.rolePolicy, "-cfn-execution-policy", addStatement({ Effect: "Allow", NotAction: "iam:*", Resource: "*" })),
         reported: ["cross-account-cfn-execution-policy"],
         says: "NotAction",
     },
@@ -69,7 +76,13 @@ const BAD: BadVariant[] = [
         rule: RULE.noWildcardAdmin,
         title: "trust policy allows sts:* (to a service principal)",
         stack: "target",
-        make: (s) => withEdit(s, T.role, "-cfn-execution-role", editTrust((st) => (st.Action = "sts:*"))),
+        make: (s) =>
+            withEdit(
+                s,
+                T.role,
+                "-cfn-execution-role",
+                editTrust((st) => (st.Action = "sts:*")),
+            ),
         reported: ["cross-account-cfn-execution-role"],
         says: "the whole resource",
     },
@@ -78,7 +91,12 @@ const BAD: BadVariant[] = [
         title: "bucket policy allows s3:* on *",
         stack: "target",
         make: (s) =>
-            withEdit(s, T.bucketPolicy, "-tls-only", addStatement({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:role/x" }, Action: "s3:*", Resource: "*" })),
+            withEdit(
+                s,
+                T.bucketPolicy,
+                "-tls-only",
+                addStatement({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:role/x" }, Action: "s3:*", Resource: "*" }),
+            ),
         reported: ["cross-account-deployment-bucket-tls-only"],
         says: "s3:*",
     },
@@ -86,7 +104,19 @@ const BAD: BadVariant[] = [
         rule: RULE.noWildcardAdmin,
         title: "function role gets an inline policy with * on *",
         stack: "api",
-        make: (s) => withEdit(s, T.role, "-function-role", (p) => (p.inlinePolicies = [{ name: "admin", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }])),
+        make: (s) =>
+            withEdit(
+                s,
+                T.role,
+                "-function-role",
+                (p) =>
+                    (p.inlinePolicies = [
+                        {
+                            name: "admin",
+                            policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }),
+                        },
+                    ]),
+            ),
         reported: ["product-api-function-role"],
         says: "inlinePolicies[0].policy",
     },
@@ -114,23 +144,41 @@ const BAD: BadVariant[] = [
         rule: RULE.trustPinned,
         title: "deploy role trusts the tools account root without the PrincipalArn condition",
         stack: "target",
-        make: (s) => withEdit(s, T.role, "-deploy-role", editTrust((st) => delete st.Condition)),
+        make: (s) =>
+            withEdit(
+                s,
+                T.role,
+                "-deploy-role",
+                editTrust((st) => delete st.Condition),
+            ),
         reported: ["cross-account-deploy-role"],
         says: "without a condition pinning aws:PrincipalArn",
     },
     {
         rule: RULE.trustPinned,
-        title: "deploy role trusts {AWS: \"*\"}",
+        title: 'deploy role trusts {AWS: "*"}',
         stack: "target",
-        make: (s) => withEdit(s, T.role, "-deploy-role", editTrust((st) => (st.Principal = { AWS: "*" }))),
+        make: (s) =>
+            withEdit(
+                s,
+                T.role,
+                "-deploy-role",
+                editTrust((st) => (st.Principal = { AWS: "*" })),
+            ),
         reported: ["cross-account-deploy-role"],
         says: "every principal",
     },
     {
         rule: RULE.trustPinned,
-        title: "deploy role trusts Principal \"*\"",
+        title: 'deploy role trusts Principal "*"',
         stack: "target",
-        make: (s) => withEdit(s, T.role, "-deploy-role", editTrust((st) => (st.Principal = "*"))),
+        make: (s) =>
+            withEdit(
+                s,
+                T.role,
+                "-deploy-role",
+                editTrust((st) => (st.Principal = "*")),
+            ),
         reported: ["cross-account-deploy-role"],
         says: "every principal",
     },
@@ -138,7 +186,13 @@ const BAD: BadVariant[] = [
         rule: RULE.trustPinned,
         title: "PrincipalArn condition is a wildcard (ArnLike role/*)",
         stack: "target",
-        make: (s) => withEdit(s, T.role, "-deploy-role", editTrust((st) => (st.Condition = { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/*" } }))),
+        make: (s) =>
+            withEdit(
+                s,
+                T.role,
+                "-deploy-role",
+                editTrust((st) => (st.Condition = { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/*" } })),
+            ),
         reported: ["cross-account-deploy-role"],
         says: "without a condition pinning",
     },
@@ -147,7 +201,12 @@ const BAD: BadVariant[] = [
         title: "PrincipalArn pinned to another account's role",
         stack: "target",
         make: (s) =>
-            withEdit(s, T.role, "-deploy-role", editTrust((st) => (st.Condition = { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::333333333333:role/build" } }))),
+            withEdit(
+                s,
+                T.role,
+                "-deploy-role",
+                editTrust((st) => (st.Condition = { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::333333333333:role/build" } })),
+            ),
         reported: ["cross-account-deploy-role"],
         says: "another account",
     },
@@ -155,7 +214,13 @@ const BAD: BadVariant[] = [
         rule: RULE.trustPinned,
         title: "deploy role trusts a bare account ID without a condition",
         stack: "target",
-        make: (s) => withEdit(s, T.role, "-deploy-role", editTrust((st) => ((st.Principal = { AWS: "111111111111" }), delete st.Condition))),
+        make: (s) =>
+            withEdit(
+                s,
+                T.role,
+                "-deploy-role",
+                editTrust((st) => ((st.Principal = { AWS: "111111111111" }), delete st.Condition)),
+            ),
         reported: ["cross-account-deploy-role"],
         says: "account root 111111111111",
     },
@@ -172,7 +237,8 @@ const BAD: BadVariant[] = [
         rule: RULE.s3Hardened,
         title: "deployment bucket versioning Suspended",
         stack: "target",
-        make: (s) => withEdit(s, T.versioning, "-deployment-bucket-versioning", (p) => (p.versioningConfiguration = { status: "Suspended" })),
+        make: (s) =>
+            withEdit(s, T.versioning, "-deployment-bucket-versioning", (p) => (p.versioningConfiguration = { status: "Suspended" })),
         reported: ["cross-account-deployment-bucket"],
         says: "not versioned (Suspended)",
     },
@@ -197,7 +263,9 @@ const BAD: BadVariant[] = [
         title: "deployment bucket policy denies on SecureTransport true instead of false",
         stack: "target",
         make: (s) =>
-            withEdit(s, T.bucketPolicy, "-tls-only", (p) => editDocument(p, "policy", (d) => (d.Statement[0].Condition = { Bool: { "aws:SecureTransport": "true" } }))),
+            withEdit(s, T.bucketPolicy, "-tls-only", (p) =>
+                editDocument(p, "policy", (d) => (d.Statement[0].Condition = { Bool: { "aws:SecureTransport": "true" } })),
+            ),
         reported: ["cross-account-deployment-bucket"],
         says: "no TLS-only bucket policy",
     },
@@ -228,7 +296,13 @@ const BAD: BadVariant[] = [
             name: s.name,
             resources: [
                 ...s.resources,
-                { type: T.bucket, name: "extra", id: "extra-id", inputs: {}, state: { bucket: "extra-abc1234", arn: "arn:aws:s3:::extra-abc1234" } } as RecordedResource,
+                {
+                    type: T.bucket,
+                    name: "extra",
+                    id: "extra-id",
+                    inputs: {},
+                    state: { bucket: "extra-abc1234", arn: "arn:aws:s3:::extra-abc1234" },
+                } as RecordedResource,
             ],
         }),
         reported: ["extra", "extra", "extra", "extra"],
@@ -299,16 +373,14 @@ const BAD: BadVariant[] = [
         reported: ["product-api-table"],
         says: "deletion protection",
     },
-    ...["nodejs16.x", "nodejs20.x", "python3.9"].map(
-        (runtime): BadVariant => ({
-            rule: RULE.lambdaRuntime,
-            title: `function on ${runtime}`,
-            stack: "api",
-            make: (s) => withEdit(s, T.fn, "-createProduct", (p) => (p.runtime = runtime)),
-            reported: ["product-api-createProduct"],
-            says: `runtime ${runtime} is deprecated`,
-        }),
-    ),
+    ...["nodejs16.x", "nodejs20.x", "python3.9"].map((runtime): BadVariant => ({
+        rule: RULE.lambdaRuntime,
+        title: `function on ${runtime}`,
+        stack: "api",
+        make: (s) => withEdit(s, T.fn, "-createProduct", (p) => (p.runtime = runtime)),
+        reported: ["product-api-createProduct"],
+        says: `runtime ${runtime} is deprecated`,
+    })),
     {
         rule: RULE.logRetention,
         title: "function log group without retention",
@@ -346,9 +418,14 @@ describe("policy pack on the shipped stacks (index.ts under mocks)", () => {
         const types = new Set(Object.values(stacks).flatMap((s) => s.resources.map((r) => r.type)));
         for (const type of Object.values(T)) expect(types, type).to.include(type);
         // Both buckets have their four companions: the S3 rule correlates through property dependencies.
-        for (const [stack, bucket] of [["target", "cross-account-deployment-bucket"], ["tools", "pipeline-artifacts"]] as const) {
+        for (const [stack, bucket] of [
+            ["target", "cross-account-deployment-bucket"],
+            ["tools", "pipeline-artifacts"],
+        ] as const) {
             const args = stackArgs(stacks[stack]);
-            const companions = args.resources.filter((r) => (r.propertyDependencies.bucket ?? []).some((d) => d.name === bucket && d.type === T.bucket));
+            const companions = args.resources.filter((r) =>
+                (r.propertyDependencies.bucket ?? []).some((d) => d.name === bucket && d.type === T.bucket),
+            );
             expect(companions.map((r) => r.type)).to.include.members([T.encryption, T.versioning, T.publicAccessBlock, T.bucketPolicy]);
         }
     });
@@ -361,9 +438,10 @@ describe("policy pack on the shipped stacks (index.ts under mocks)", () => {
         for (const bad of BAD) {
             it(`${bad.rule}: ${bad.title}`, async () => {
                 const violations = await evaluate(bad.make(stacks[bad.stack]));
-                expect(violations.map((v) => `${v.policy} @ ${v.resource}`), summary(violations).join("\n")).to.deep.equal(
-                    bad.reported.map((r) => `${bad.rule} @ ${r}`),
-                );
+                expect(
+                    violations.map((v) => `${v.policy} @ ${v.resource}`),
+                    summary(violations).join("\n"),
+                ).to.deep.equal(bad.reported.map((r) => `${bad.rule} @ ${r}`));
                 for (const v of violations) expect(v.message).to.include(bad.says);
             });
         }
@@ -372,12 +450,21 @@ describe("policy pack on the shipped stacks (index.ts under mocks)", () => {
     describe("S3 rule during a preview (bucket names, ARNs and the policy text not known yet)", () => {
         // The engine hands policies props through @pulumi/policy's unknownCheckingProxy; unknown values are sentinels.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const proxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(p: T): T; unknownStringValue: string; UnknownValueError: Function };
+        const proxy = require("@pulumi/policy/proxy") as {
+            unknownCheckingProxy<T>(p: T): T;
+            unknownStringValue: string;
+            UnknownValueError: Function;
+        };
         const s3Rule = policies.find((p) => p.name === RULE.s3Hardened)!;
         const previewOf = (stack: PolicyStack) =>
             stackArgs(stack, (props, r) => {
                 const unknown = { ...props };
-                if (r.type === T.bucket) Object.assign(unknown, { id: proxy.unknownStringValue, bucket: proxy.unknownStringValue, arn: proxy.unknownStringValue });
+                if (r.type === T.bucket)
+                    Object.assign(unknown, {
+                        id: proxy.unknownStringValue,
+                        bucket: proxy.unknownStringValue,
+                        arn: proxy.unknownStringValue,
+                    });
                 if ("bucket" in unknown && r.type !== T.bucket) unknown.bucket = proxy.unknownStringValue;
                 if (r.type === T.bucketPolicy) unknown.policy = proxy.unknownStringValue;
                 return proxy.unknownCheckingProxy(unknown);
@@ -410,7 +497,12 @@ describe("policy pack on the shipped stacks (index.ts under mocks)", () => {
 
     it("reads policy documents given as JSON text like those given as objects", async () => {
         // The artifact key's policy is JSON text, the roles' documents objects: turn a role's into text and break it.
-        const asText = withEdit(stacks.target, T.rolePolicy, "-deploy-policy", (p) => (p.policy = JSON.stringify(policyDocument(p.policy))));
+        const asText = withEdit(
+            stacks.target,
+            T.rolePolicy,
+            "-deploy-policy",
+            (p) => (p.policy = JSON.stringify(policyDocument(p.policy))),
+        );
         expect(await evaluate(asText)).to.deep.equal([]);
         const broken = withEdit(asText, T.rolePolicy, "-deploy-policy", addStatement({ Effect: "Allow", Action: "iam:*", Resource: "*" }));
         expect((await evaluate(broken)).map((v) => v.policy)).to.deep.equal([RULE.noWildcardAdmin]);

@@ -37,15 +37,20 @@ describe("policy rules: shared checks", () => {
         expect(identity(doc({ Effect: "Allow", Action: "xray:PutTraceSegments", Resource: "*" }))).to.deep.equal([]);
         expect(identity(doc({ Effect: "Allow", Action: "s3:*", NotResource: "arn:aws:s3:::b" }))).to.have.length(1);
         // a single Statement object, as JSON text
-        expect(identity(JSON.stringify({ Version: "2012-10-17", Statement: { Effect: "Allow", Action: "*", Resource: "*" } }))).to.have.length(1);
+        expect(
+            identity(JSON.stringify({ Version: "2012-10-17", Statement: { Effect: "Allow", Action: "*", Resource: "*" } })),
+        ).to.have.length(1);
     });
 
     it("exempts only the exact AWS default key statement, for a known own account", () => {
         const statement = { Effect: "Allow", Principal: { AWS: ROOT_111 }, Action: "kms:*", Resource: "*" };
-        const key = (s: object, ownAccounts: string[]) => statementProblems({ kind: "key", path: "policy", document: doc(s) }, { ownAccounts });
+        const key = (s: object, ownAccounts: string[]) =>
+            statementProblems({ kind: "key", path: "policy", document: doc(s) }, { ownAccounts });
         expect(key(statement, ["111111111111"])).to.deep.equal([]);
         expect(key(statement, []), "account unknown").to.have.length(1);
-        expect(key({ ...statement, Principal: { AWS: [ROOT_111, "arn:aws:iam::111111111111:role/x"] } }, ["111111111111"])).to.have.length(1);
+        expect(key({ ...statement, Principal: { AWS: [ROOT_111, "arn:aws:iam::111111111111:role/x"] } }, ["111111111111"])).to.have.length(
+            1,
+        );
         expect(key({ ...statement, Principal: "*" }, ["111111111111"])).to.have.length(1);
         // an identity policy never gets the exemption
         expect(identity(doc(statement))).to.have.length(1);
@@ -67,13 +72,19 @@ describe("policy rules: shared checks", () => {
     it("accepts a trust of a root only when aws:PrincipalArn is pinned exactly, in that account", () => {
         const pinned = (Condition: object) => trust({ Effect: "Allow", Principal: { AWS: ROOT_111 }, Action: "sts:AssumeRole", Condition });
         expect(pinned({ ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/build" } })).to.deep.equal([]);
-        expect(pinned({ StringEquals: { "AWS:PrincipalArn": ["arn:aws:iam::111111111111:role/a", "arn:aws:iam::111111111111:role/b"] } })).to.deep.equal([]);
+        expect(
+            pinned({ StringEquals: { "AWS:PrincipalArn": ["arn:aws:iam::111111111111:role/a", "arn:aws:iam::111111111111:role/b"] } }),
+        ).to.deep.equal([]);
         expect(pinned({ ArnEqualsIfExists: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/build" } })).to.have.length(1);
-        expect(pinned({ ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::111111111111:role/a", "arn:aws:iam::111111111111:role/?"] } })).to.have.length(1);
+        expect(
+            pinned({ ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::111111111111:role/a", "arn:aws:iam::111111111111:role/?"] } }),
+        ).to.have.length(1);
         expect(pinned({ StringEquals: { "aws:SourceAccount": "111111111111" } })).to.have.length(1);
         expect(trust({ Effect: "Allow", NotPrincipal: { AWS: ROOT_111 }, Action: "sts:AssumeRole" })).to.have.length(1);
         expect(trust({ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" })).to.deep.equal([]);
-        expect(trust({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::111111111111:role/build" }, Action: "sts:AssumeRole" })).to.deep.equal([]);
+        expect(
+            trust({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::111111111111:role/build" }, Action: "sts:AssumeRole" }),
+        ).to.deep.equal([]);
         expect(trust({ Effect: "Deny", Principal: "*", Action: "sts:AssumeRole" })).to.deep.equal([]);
     });
 
@@ -95,7 +106,9 @@ describe("policy rules: shared checks", () => {
         const fn = { type: "aws:lambda/function:Function", name: "f", id: "f", inputs: { runtime: "nodejs20.x" }, state: {} };
         const run = (config: Record<string, unknown>) => {
             const found: string[] = [];
-            (lambdaRuntime.validateResource as Function)(resourceArgs({ name: "s", resources: [fn] }, fn, config), (m: string) => found.push(m));
+            (lambdaRuntime.validateResource as Function)(resourceArgs({ name: "s", resources: [fn] }, fn, config), (m: string) =>
+                found.push(m),
+            );
             return found;
         };
         expect(run({})).to.have.length(1);

@@ -33,10 +33,10 @@ import { createEventFor, findEventFor } from "./arbitraries";
 import { invoke, loadFreshHandlers, type Handler, type Product } from "./harness";
 
 const product = (id: string, i: number): Product => ({
-  id,
-  title: `title ${i} for ${id}`,
-  description: `body #${i} ${"·".repeat(i % 17)} ${id}`,
-  price: (i * 137 + 1) / 100,
+    id,
+    title: `title ${i} for ${id}`,
+    description: `body #${i} ${"·".repeat(i % 17)} ${id}`,
+    price: (i * 137 + 1) / 100,
 });
 const ms = (t0: number) => `${(performance.now() - t0).toFixed(0)} ms`;
 
@@ -45,13 +45,13 @@ const ms = (t0: number) => `${(performance.now() - t0).toFixed(0)} ms`;
  * so "stored = winner" would only ever be checked against request #0.
  */
 function jitter(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return new Promise<void>((ok) => setTimeout(ok, (x >>> 0) % 4));
-  };
+    let x = seed >>> 0 || 1;
+    return () => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return new Promise<void>((ok) => setTimeout(ok, (x >>> 0) % 4));
+    };
 }
 
 /**
@@ -61,164 +61,188 @@ function jitter(seed: number) {
  * from TimeoutError → 503. (On Lambda a container serves one request at a time, so that queue never forms.)
  */
 async function mapPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
+    const out = new Array<R>(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            out[i] = await fn(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return out;
 }
 
 async function countItems(doc: DynamoDBDocumentClient, tableName: string): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await doc.send(new ScanCommand({ TableName: tableName, Select: "COUNT", ExclusiveStartKey: start, ConsistentRead: true }));
-    count += out.Count ?? 0;
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return count;
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+        const out = await doc.send(
+            new ScanCommand({ TableName: tableName, Select: "COUNT", ExclusiveStartKey: start, ConsistentRead: true }),
+        );
+        count += out.Count ?? 0;
+        start = out.LastEvaluatedKey;
+    } while (start);
+    return count;
 }
 
 describe("robustness: concurrency", function () {
-  this.timeout(120_000);
+    this.timeout(120_000);
 
-  describe("in-process handlers against dynalite", () => {
-    let db: TestDynamo;
-    let restoreEnv: () => void;
-    let create: Handler;
-    let find: Handler;
-    let created = 0;
+    describe("in-process handlers against dynalite", () => {
+        let db: TestDynamo;
+        let restoreEnv: () => void;
+        let create: Handler;
+        let find: Handler;
+        let created = 0;
 
-    before(async () => {
-      db = await startTestDynamo("products-concurrency");
-      restoreEnv = setEnv(db.env);
-      ({ create, find } = loadFreshHandlers());
-    });
-    after(async () => {
-      await db?.stop();
-      restoreEnv?.();
-    });
+        before(async () => {
+            db = await startTestDynamo("products-concurrency");
+            restoreEnv = setEnv(db.env);
+            ({ create, find } = loadFreshHandlers());
+        });
+        after(async () => {
+            await db?.stop();
+            restoreEnv?.();
+        });
 
-    it("50 concurrent creates of ONE id with 50 different bodies → one 201, 49 × 409, stored = the winner's body (20 ids)", async () => {
-      const ROUNDS = 20;
-      const N = 50;
-      const t0 = performance.now();
-      const winners: number[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        const id = `race-${round}`;
-        const bodies = Array.from({ length: N }, (_, i) => product(id, i));
-        const wait = jitter(round + 1);
-        const results = await Promise.all(bodies.map(async (b) => (await wait(), invoke(create, createEventFor(JSON.stringify(b), false)))));
-        const statuses = results.map((r) => r.status);
-        expect(statuses.filter((s) => s === 201), `201s for ${id}: ${statuses.join(",")}`).to.have.length(1);
-        expect(statuses.filter((s) => s === 409), `409s for ${id}`).to.have.length(N - 1);
-        const w = statuses.indexOf(201);
-        winners.push(w);
-        expect(results[w].body, "the 201 answers with the body its own request sent").to.deep.equal(bodies[w]);
-        for (const r of results.filter((x) => x.status === 409)) expect(r.body).to.deep.equal({ message: `Product ${id} already exists` });
-        const { Item } = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: { id }, ConsistentRead: true }));
-        expect(Item, "stored item = the winner's body").to.deep.equal(results[w].body);
-        const found = await invoke(find, findEventFor({ id }));
-        expect({ status: found.status, body: found.body }).to.deep.equal({ status: 200, body: results[w].body });
-        created++;
-      }
-      expect(await countItems(db.doc, db.tableName)).to.equal(created);
-      console.log(`      ${ROUNDS} rounds × ${N} same-id creates: ${ms(t0)}; winning request index per round: ${winners.join(",")}`);
-    });
+        it("50 concurrent creates of ONE id with 50 different bodies → one 201, 49 × 409, stored = the winner's body (20 ids)", async () => {
+            const ROUNDS = 20;
+            const N = 50;
+            const t0 = performance.now();
+            const winners: number[] = [];
+            for (let round = 0; round < ROUNDS; round++) {
+                const id = `race-${round}`;
+                const bodies = Array.from({ length: N }, (_, i) => product(id, i));
+                const wait = jitter(round + 1);
+                const results = await Promise.all(
+                    bodies.map(async (b) => (await wait(), invoke(create, createEventFor(JSON.stringify(b), false)))),
+                );
+                const statuses = results.map((r) => r.status);
+                expect(
+                    statuses.filter((s) => s === 201),
+                    `201s for ${id}: ${statuses.join(",")}`,
+                ).to.have.length(1);
+                expect(
+                    statuses.filter((s) => s === 409),
+                    `409s for ${id}`,
+                ).to.have.length(N - 1);
+                const w = statuses.indexOf(201);
+                winners.push(w);
+                expect(results[w].body, "the 201 answers with the body its own request sent").to.deep.equal(bodies[w]);
+                for (const r of results.filter((x) => x.status === 409))
+                    expect(r.body).to.deep.equal({ message: `Product ${id} already exists` });
+                const { Item } = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: { id }, ConsistentRead: true }));
+                expect(Item, "stored item = the winner's body").to.deep.equal(results[w].body);
+                const found = await invoke(find, findEventFor({ id }));
+                expect({ status: found.status, body: found.body }).to.deep.equal({ status: 200, body: results[w].body });
+                created++;
+            }
+            expect(await countItems(db.doc, db.tableName)).to.equal(created);
+            console.log(`      ${ROUNDS} rounds × ${N} same-id creates: ${ms(t0)}; winning request index per round: ${winners.join(",")}`);
+        });
 
-    it("1,000 distinct concurrent creates (100 in flight) → all 201, all readable with the same body", async () => {
-      const N = 1000;
-      const IN_FLIGHT = 100;
-      const bodies = Array.from({ length: N }, (_, i) => product(`bulk-${i}`, i));
-      let t0 = performance.now();
-      const results = await mapPool(bodies, IN_FLIGHT, (b) => invoke(create, createEventFor(JSON.stringify(b), false)));
-      const createTime = ms(t0);
-      results.forEach((r, i) => expect({ status: r.status, body: r.body }, `create #${i}`).to.deep.equal({ status: 201, body: bodies[i] }));
-      created += N;
-      t0 = performance.now();
-      const found = await mapPool(bodies, IN_FLIGHT, (b) => invoke(find, findEventFor({ id: b.id })));
-      const findTime = ms(t0);
-      found.forEach((r, i) => expect({ status: r.status, body: r.body }, `find #${i}`).to.deep.equal({ status: 200, body: bodies[i] }));
-      expect(await countItems(db.doc, db.tableName), "no extra or missing items").to.equal(created);
-      console.log(`      ${N} creates, ${IN_FLIGHT} in flight: ${createTime}; ${N} finds, ${IN_FLIGHT} in flight: ${findTime}`);
-    });
-  });
-
-  describe("over HTTP through the local API gateway (scripts/local-api.ts, shipped bundles)", () => {
-    let dir: string;
-    let api: LocalApi;
-    let doc: DynamoDBDocumentClient;
-    let restoreLogs: () => void;
-    let created = 0;
-
-    before(async () => {
-      restoreLogs = setEnv({ LOG_LEVEL: "silent" });
-      // Bundles are built into a temp dir (next to a copy of serverless.yml) so the shared build/ is not touched.
-      dir = mkdtempSync(join(tmpdir(), "robustness-api-"));
-      copyFileSync(join(ROOT, "serverless.yml"), join(dir, "serverless.yml"));
-      await buildFunctions({ outDir: join(dir, "build"), quiet: true });
-      api = await startLocalApi({ port: 0, quiet: true, serverlessYml: join(dir, "serverless.yml") });
-      doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: api.dynamoEndpoint, region: TEST_REGION, credentials: LOCAL_CREDENTIALS }));
-    });
-    after(async () => {
-      doc?.destroy();
-      await api?.stop();
-      restoreLogs?.();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+        it("1,000 distinct concurrent creates (100 in flight) → all 201, all readable with the same body", async () => {
+            const N = 1000;
+            const IN_FLIGHT = 100;
+            const bodies = Array.from({ length: N }, (_, i) => product(`bulk-${i}`, i));
+            let t0 = performance.now();
+            const results = await mapPool(bodies, IN_FLIGHT, (b) => invoke(create, createEventFor(JSON.stringify(b), false)));
+            const createTime = ms(t0);
+            results.forEach((r, i) =>
+                expect({ status: r.status, body: r.body }, `create #${i}`).to.deep.equal({ status: 201, body: bodies[i] }),
+            );
+            created += N;
+            t0 = performance.now();
+            const found = await mapPool(bodies, IN_FLIGHT, (b) => invoke(find, findEventFor({ id: b.id })));
+            const findTime = ms(t0);
+            found.forEach((r, i) =>
+                expect({ status: r.status, body: r.body }, `find #${i}`).to.deep.equal({ status: 200, body: bodies[i] }),
+            );
+            expect(await countItems(db.doc, db.tableName), "no extra or missing items").to.equal(created);
+            console.log(`      ${N} creates, ${IN_FLIGHT} in flight: ${createTime}; ${N} finds, ${IN_FLIGHT} in flight: ${findTime}`);
+        });
     });
 
-    const post = async (body: unknown) => {
-      const res = await fetch(`${api.url}/product/create`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-      expect(res.headers.get("content-type")).to.equal("application/json");
-      return { status: res.status, location: res.headers.get("location"), body: JSON.parse(await res.text()) };
-    };
-    const get = async (path: string) => {
-      const res = await fetch(`${api.url}${path}`);
-      expect(res.headers.get("content-type")).to.equal("application/json");
-      return { status: res.status, body: JSON.parse(await res.text()) };
-    };
+    describe("over HTTP through the local API gateway (scripts/local-api.ts, shipped bundles)", () => {
+        let dir: string;
+        let api: LocalApi;
+        let doc: DynamoDBDocumentClient;
+        let restoreLogs: () => void;
+        let created = 0;
 
-    it("200 concurrent POSTs with distinct ids → each gets its own product back; 200 concurrent GETs read them back", async () => {
-      const N = 200;
-      const bodies = Array.from({ length: N }, (_, i) => product(`http-${i}`, i));
-      let t0 = performance.now();
-      const results = await Promise.all(bodies.map(post));
-      const createTime = ms(t0);
-      results.forEach((r, i) => {
-        expect({ status: r.status, body: r.body }, `POST #${i}`).to.deep.equal({ status: 201, body: bodies[i] });
-        expect(r.location).to.equal(`/product/find/${bodies[i].id}`);
-      });
-      created += N;
-      t0 = performance.now();
-      const found = await Promise.all(results.map((r) => get(r.location!)));
-      const findTime = ms(t0);
-      found.forEach((r, i) => expect(r, `GET #${i}`).to.deep.equal({ status: 200, body: bodies[i] }));
-      expect(await countItems(doc, api.tableName)).to.equal(created);
-      console.log(`      HTTP: ${N} concurrent POSTs ${createTime}; ${N} concurrent GETs ${findTime}`);
-    });
+        before(async () => {
+            restoreLogs = setEnv({ LOG_LEVEL: "silent" });
+            // Bundles are built into a temp dir (next to a copy of serverless.yml) so the shared build/ is not touched.
+            dir = mkdtempSync(join(tmpdir(), "robustness-api-"));
+            copyFileSync(join(ROOT, "serverless.yml"), join(dir, "serverless.yml"));
+            await buildFunctions({ outDir: join(dir, "build"), quiet: true });
+            api = await startLocalApi({ port: 0, quiet: true, serverlessYml: join(dir, "serverless.yml") });
+            doc = DynamoDBDocumentClient.from(
+                new DynamoDBClient({ endpoint: api.dynamoEndpoint, region: TEST_REGION, credentials: LOCAL_CREDENTIALS }),
+            );
+        });
+        after(async () => {
+            doc?.destroy();
+            await api?.stop();
+            restoreLogs?.();
+            if (dir) rmSync(dir, { recursive: true, force: true });
+        });
 
-    it("50 concurrent POSTs of ONE id over HTTP → one 201, 49 × 409, stored = the winner's body", async () => {
-      const N = 50;
-      const bodies = Array.from({ length: N }, (_, i) => product("http-race", i));
-      const t0 = performance.now();
-      const wait = jitter(42);
-      const results = await Promise.all(bodies.map(async (b) => (await wait(), post(b))));
-      const statuses = results.map((r) => r.status);
-      expect(statuses.filter((s) => s === 201), statuses.join(",")).to.have.length(1);
-      expect(statuses.filter((s) => s === 409)).to.have.length(N - 1);
-      const w = statuses.indexOf(201);
-      expect(results[w].body).to.deep.equal(bodies[w]);
-      created++;
-      const { Item } = await doc.send(new GetCommand({ TableName: api.tableName, Key: { id: "http-race" }, ConsistentRead: true }));
-      expect(Item).to.deep.equal(bodies[w]);
-      expect(await get("/product/find/http-race")).to.deep.equal({ status: 200, body: bodies[w] });
-      expect(await countItems(doc, api.tableName)).to.equal(created);
-      console.log(`      HTTP: ${N} same-id POSTs ${ms(t0)}; winner = request #${w}`);
+        const post = async (body: unknown) => {
+            const res = await fetch(`${api.url}/product/create`, {
+                method: "POST",
+                headers: { "Content-Type": "application/json" },
+                body: JSON.stringify(body),
+            });
+            expect(res.headers.get("content-type")).to.equal("application/json");
+            return { status: res.status, location: res.headers.get("location"), body: JSON.parse(await res.text()) };
+        };
+        const get = async (path: string) => {
+            const res = await fetch(`${api.url}${path}`);
+            expect(res.headers.get("content-type")).to.equal("application/json");
+            return { status: res.status, body: JSON.parse(await res.text()) };
+        };
+
+        it("200 concurrent POSTs with distinct ids → each gets its own product back; 200 concurrent GETs read them back", async () => {
+            const N = 200;
+            const bodies = Array.from({ length: N }, (_, i) => product(`http-${i}`, i));
+            let t0 = performance.now();
+            const results = await Promise.all(bodies.map(post));
+            const createTime = ms(t0);
+            results.forEach((r, i) => {
+                expect({ status: r.status, body: r.body }, `POST #${i}`).to.deep.equal({ status: 201, body: bodies[i] });
+                expect(r.location).to.equal(`/product/find/${bodies[i].id}`);
+            });
+            created += N;
+            t0 = performance.now();
+            const found = await Promise.all(results.map((r) => get(r.location!)));
+            const findTime = ms(t0);
+            found.forEach((r, i) => expect(r, `GET #${i}`).to.deep.equal({ status: 200, body: bodies[i] }));
+            expect(await countItems(doc, api.tableName)).to.equal(created);
+            console.log(`      HTTP: ${N} concurrent POSTs ${createTime}; ${N} concurrent GETs ${findTime}`);
+        });
+
+        it("50 concurrent POSTs of ONE id over HTTP → one 201, 49 × 409, stored = the winner's body", async () => {
+            const N = 50;
+            const bodies = Array.from({ length: N }, (_, i) => product("http-race", i));
+            const t0 = performance.now();
+            const wait = jitter(42);
+            const results = await Promise.all(bodies.map(async (b) => (await wait(), post(b))));
+            const statuses = results.map((r) => r.status);
+            expect(
+                statuses.filter((s) => s === 201),
+                statuses.join(","),
+            ).to.have.length(1);
+            expect(statuses.filter((s) => s === 409)).to.have.length(N - 1);
+            const w = statuses.indexOf(201);
+            expect(results[w].body).to.deep.equal(bodies[w]);
+            created++;
+            const { Item } = await doc.send(new GetCommand({ TableName: api.tableName, Key: { id: "http-race" }, ConsistentRead: true }));
+            expect(Item).to.deep.equal(bodies[w]);
+            expect(await get("/product/find/http-race")).to.deep.equal({ status: 200, body: bodies[w] });
+            expect(await countItems(doc, api.tableName)).to.equal(created);
+            console.log(`      HTTP: ${N} same-id POSTs ${ms(t0)}; winner = request #${w}`);
+        });
     });
-  });
 });

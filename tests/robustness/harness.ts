@@ -21,18 +21,18 @@ export const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
  * counterexample can be a 10 MB body). The report keeps seed, path and the shrunk case, enough to replay.
  */
 export function fcParams(numRuns: number): fc.Parameters<unknown> {
-  return {
-    seed: SEED,
-    numRuns: runs(numRuns),
-    asyncReporter: async (details) => {
-      if (!details.failed) return;
-      const full = fc.defaultReportMessage(details) ?? "property failed";
-      const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}… [${s.length - n} more chars]` : s);
-      const lines = full.split("\n").map((l) => cut(l, 2000));
-      const cause = details.errorInstance instanceof Error ? `\nCaused by: ${cut(details.errorInstance.message, 3000)}` : "";
-      throw new Error(`${lines.join("\n")}${cause}`);
-    },
-  };
+    return {
+        seed: SEED,
+        numRuns: runs(numRuns),
+        asyncReporter: async (details) => {
+            if (!details.failed) return;
+            const full = fc.defaultReportMessage(details) ?? "property failed";
+            const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}… [${s.length - n} more chars]` : s);
+            const lines = full.split("\n").map((l) => cut(l, 2000));
+            const cause = details.errorInstance instanceof Error ? `\nCaused by: ${cut(details.errorInstance.message, 3000)}` : "";
+            throw new Error(`${lines.join("\n")}${cause}`);
+        },
+    };
 }
 
 export type Handler = (event: APIGatewayProxyEvent, context: ReturnType<typeof lambdaContext>) => Promise<APIGatewayProxyResult>;
@@ -43,32 +43,32 @@ export type Handler = (event: APIGatewayProxyEvent, context: ReturnType<typeof l
  * may already have used the cached modules against a dynalite that is gone. Call after setting the env.
  */
 export function loadFreshHandlers(): { create: Handler; find: Handler } {
-  const load = (rel: string) => {
-    const path = require.resolve(rel);
-    delete require.cache[path];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(path).handler as Handler;
-  };
-  return { create: load("../../functions/create-product"), find: load("../../functions/find-product") };
+    const load = (rel: string) => {
+        const path = require.resolve(rel);
+        delete require.cache[path];
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return require(path).handler as Handler;
+    };
+    return { create: load("../../functions/create-product"), find: load("../../functions/find-product") };
 }
 
 /** The public product shape, price as a number. */
 export interface Product {
-  id: string;
-  title: string;
-  description: string;
-  price: number;
+    id: string;
+    title: string;
+    description: string;
+    price: number;
 }
 
 /** Header lookup as API Gateway/HTTP do it: case-insensitive. */
 export function header(res: APIGatewayProxyResult, name: string): string | undefined {
-  const hit = Object.entries(res.headers ?? {}).find(([k]) => k.toLowerCase() === name.toLowerCase());
-  return hit === undefined ? undefined : String(hit[1]);
+    const hit = Object.entries(res.headers ?? {}).find(([k]) => k.toLowerCase() === name.toLowerCase());
+    return hit === undefined ? undefined : String(hit[1]);
 }
 
 const show = (v: unknown, max = 300) => {
-  const s = typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
-  return s.length > max ? `${s.slice(0, max)}… (${s.length} chars)` : s;
+    const s = typeof v === "string" ? v : (JSON.stringify(v) ?? String(v));
+    return s.length > max ? `${s.slice(0, max)}… (${s.length} chars)` : s;
 };
 
 /**
@@ -79,32 +79,35 @@ const show = (v: unknown, max = 300) => {
  *   - every 4xx body is an object whose `message` is a non-empty string.
  * Returns the status and parsed body.
  */
-export async function invoke(handler: Handler, event: APIGatewayProxyEvent): Promise<{ status: number; body: any; res: APIGatewayProxyResult }> {
-  let res: APIGatewayProxyResult;
-  try {
-    res = await handler(event, lambdaContext());
-  } catch (err) {
-    throw new Error(`handler promise rejected: ${(err as Error)?.stack ?? err}`);
-  }
-  const where = `${event.httpMethod} body=${show(event.body)} b64=${event.isBase64Encoded} pathParameters=${show(event.pathParameters)}`;
-  expect(res, `result object (${where})`).to.be.an("object");
-  expect(Number.isInteger(res.statusCode), `integer status (${where})`).to.equal(true);
-  expect(res.statusCode, `no 5xx; got body ${show(res.body)} (${where})`).to.be.within(200, 499);
-  expect(header(res, "Content-Type"), `Content-Type (${where})`).to.equal("application/json");
-  expect(res.isBase64Encoded === true, `isBase64Encoded (${where})`).to.equal(false);
-  expect(res.body, `body is a string (${where})`).to.be.a("string");
-  let body: any;
-  try {
-    body = JSON.parse(res.body);
-  } catch {
-    throw new Error(`response body is not JSON: ${show(res.body)} (${where})`);
-  }
-  if (res.statusCode >= 400) {
-    expect(body, `4xx body is an object (${where})`).to.be.an("object").that.is.not.null;
-    expect(body.message, `4xx message (${where})`).to.be.a("string");
-    expect(body.message.trim(), `4xx message not blank (${where})`).not.to.equal("");
-  }
-  return { status: res.statusCode, body, res };
+export async function invoke(
+    handler: Handler,
+    event: APIGatewayProxyEvent,
+): Promise<{ status: number; body: any; res: APIGatewayProxyResult }> {
+    let res: APIGatewayProxyResult;
+    try {
+        res = await handler(event, lambdaContext());
+    } catch (err) {
+        throw new Error(`handler promise rejected: ${(err as Error)?.stack ?? err}`);
+    }
+    const where = `${event.httpMethod} body=${show(event.body)} b64=${event.isBase64Encoded} pathParameters=${show(event.pathParameters)}`;
+    expect(res, `result object (${where})`).to.be.an("object");
+    expect(Number.isInteger(res.statusCode), `integer status (${where})`).to.equal(true);
+    expect(res.statusCode, `no 5xx; got body ${show(res.body)} (${where})`).to.be.within(200, 499);
+    expect(header(res, "Content-Type"), `Content-Type (${where})`).to.equal("application/json");
+    expect(res.isBase64Encoded === true, `isBase64Encoded (${where})`).to.equal(false);
+    expect(res.body, `body is a string (${where})`).to.be.a("string");
+    let body: any;
+    try {
+        body = JSON.parse(res.body);
+    } catch {
+        throw new Error(`response body is not JSON: ${show(res.body)} (${where})`);
+    }
+    if (res.statusCode >= 400) {
+        expect(body, `4xx body is an object (${where})`).to.be.an("object").that.is.not.null;
+        expect(body.message, `4xx message (${where})`).to.be.a("string");
+        expect(body.message.trim(), `4xx message not blank (${where})`).not.to.equal("");
+    }
+    return { status: res.statusCode, body, res };
 }
 
 /** Generated-input counters (and the statuses they got), printed at the end of the property suite. */
@@ -112,12 +115,15 @@ export const counts = new Map<string, number>();
 export const statuses = new Map<string, Map<number, number>>();
 export const tick = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
 export function sawStatus(name: string, status: number) {
-  const m = statuses.get(name) ?? new Map<number, number>();
-  m.set(status, (m.get(status) ?? 0) + 1);
-  statuses.set(name, m);
+    const m = statuses.get(name) ?? new Map<number, number>();
+    m.set(status, (m.get(status) ?? 0) + 1);
+    statuses.set(name, m);
 }
 export const statusSummary = (name: string) =>
-  [...(statuses.get(name) ?? new Map<number, number>())].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(" ");
+    [...(statuses.get(name) ?? new Map<number, number>())]
+        .sort(([a], [b]) => a - b)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(" ");
 
 /**
  * What the table must contain: every product some create answered 201 for, and nothing else. Any write by a
@@ -125,36 +131,43 @@ export const statusSummary = (name: string) =>
  * the end); an overwrite by a 409 shows up as a content mismatch.
  */
 export class TableModel {
-  readonly items = new Map<string, Product>();
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
+    readonly items = new Map<string, Product>();
+    constructor(
+        private readonly doc: DynamoDBDocumentClient,
+        private readonly tableName: string,
+    ) {}
 
-  async scan(select?: "COUNT"): Promise<{ count: number; items: Record<string, unknown>[] }> {
-    let count = 0;
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: start, ConsistentRead: true, ...(select ? { Select: select } : {}) }),
-      );
-      count += out.Count ?? 0;
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return { count, items };
-  }
+    async scan(select?: "COUNT"): Promise<{ count: number; items: Record<string, unknown>[] }> {
+        let count = 0;
+        const items: Record<string, unknown>[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+            const out = await this.doc.send(
+                new ScanCommand({
+                    TableName: this.tableName,
+                    ExclusiveStartKey: start,
+                    ConsistentRead: true,
+                    ...(select ? { Select: select } : {}),
+                }),
+            );
+            count += out.Count ?? 0;
+            items.push(...(out.Items ?? []));
+            start = out.LastEvaluatedKey;
+        } while (start);
+        return { count, items };
+    }
 
-  async expectCount(context: string) {
-    const { count } = await this.scan("COUNT");
-    expect(count, `table item count vs. 201s so far (${context}: did a rejected input since the last check write?)`).to.equal(this.items.size);
-  }
+    async expectCount(context: string) {
+        const { count } = await this.scan("COUNT");
+        expect(count, `table item count vs. 201s so far (${context}: did a rejected input since the last check write?)`).to.equal(
+            this.items.size,
+        );
+    }
 
-  async expectContent(context: string) {
-    const { items } = await this.scan();
-    const actual = new Map(items.map((i) => [String(i.id), i]));
-    expect(actual.size, `table size (${context})`).to.equal(this.items.size);
-    for (const [id, want] of this.items) expect(actual.get(id), `item ${JSON.stringify(id)} (${context})`).to.deep.equal(want);
-  }
+    async expectContent(context: string) {
+        const { items } = await this.scan();
+        const actual = new Map(items.map((i) => [String(i.id), i]));
+        expect(actual.size, `table size (${context})`).to.equal(this.items.size);
+        for (const [id, want] of this.items) expect(actual.get(id), `item ${JSON.stringify(id)} (${context})`).to.deep.equal(want);
+    }
 }

@@ -50,7 +50,11 @@ describe("smoke test (scripts/smoke-test.mjs)", function () {
         const before = await itemCount();
         const results = await smoke.runSmokeTest({ baseUrl: api.url, mode: "full", runId: "t1" });
         expect(results.filter((r) => !r.ok)).to.deep.equal([]);
-        expect(results.map((r) => r.name)).to.include.members(["create is 201 with the product and its Location", "find returns the created product", "creating the same id again is 409"]);
+        expect(results.map((r) => r.name)).to.include.members([
+            "create is 201 with the product and its Location",
+            "find returns the created product",
+            "creating the same id again is 409",
+        ]);
         expect(await itemCount()).to.equal(before + 1);
     });
 
