@@ -8,10 +8,9 @@
  * argv: JSON {"sizes":[1,10,50],"reps":2,"maxMs":60000}
  */
 import { runStack, TARGET_ACCOUNT, TOOLS_ACCOUNT } from "../tests/helpers/pulumi-mocks";
+import { syntheticStages } from "../tests/helpers/shipped-stacks";
 import { loadStackFile } from "../tests/helpers/stack-files";
 import { now } from "./lib/stats";
-
-const STACK_PREFIX = "acme/serverless-cross-account-cicd/target-";
 
 async function main(): Promise<void> {
     const { sizes, reps, maxMs } = JSON.parse(process.argv[2] ?? "{}") as { sizes: number[]; reps: number; maxMs: number };
@@ -23,20 +22,7 @@ async function main(): Promise<void> {
     });
 
     const toolsWith = async (n: number) => {
-        const stackOutputs: Record<string, Record<string, unknown>> = {};
-        const stages = [];
-        for (let i = 0; i < n; i++) {
-            const name = `s${i}`;
-            const account = String(400000000000 + i);
-            const stack = `${STACK_PREFIX}${name}`;
-            stackOutputs[stack] = {
-                ...target,
-                stage: name,
-                accountId: account,
-                deployRoleArn: `arn:aws:iam::${account}:role/deploy-product-catalog-service-${name}`,
-            };
-            stages.push({ name, targetStack: stack, approval: i > 0, smokeTest: i === n - 1 ? "read-only" : "full" });
-        }
+        const { stages, stackOutputs } = syntheticStages(n, target);
         const t0 = now();
         const { cloud } = await runStack({
             stack: "tools",

@@ -58,3 +58,25 @@ export function shippedStacks(): Promise<ShippedStacks> {
     shipped.catch(() => (shipped = undefined));
     return shipped;
 }
+
+/**
+ * Tools-stack config for `n` deploy stages, each with its own (synthetic) target stack whose outputs are the
+ * given target's, renamed for that stage and account: the scale test and the benchmark use it.
+ */
+export function syntheticStages(n: number, target: Record<string, unknown>) {
+    const stackOutputs: Record<string, Record<string, unknown>> = {};
+    const stages = [];
+    for (let i = 0; i < n; i++) {
+        const name = `s${i}`;
+        const account = String(400000000000 + i);
+        const stack = `acme/serverless-cross-account-cicd/target-${name}`;
+        stackOutputs[stack] = {
+            ...target,
+            stage: name,
+            accountId: account,
+            deployRoleArn: `arn:aws:iam::${account}:role/deploy-product-catalog-service-${name}`,
+        };
+        stages.push({ name, targetStack: stack, approval: i > 0, smokeTest: i === n - 1 ? "read-only" : "full" });
+    }
+    return { stages, stackOutputs };
+}

@@ -6,11 +6,11 @@ import { expect } from "chai";
 import { ConfigError } from "../../config";
 import { allowedActions, expectLeastPrivilege, list, statement } from "../helpers/iam";
 import { MockCloud, policyDocument, runStack, TARGET_ACCOUNT, TOOLS_ACCOUNT } from "../helpers/pulumi-mocks";
+import { PROD_ACCOUNT, syntheticStages } from "../helpers/shipped-stacks";
 import { loadStackFile } from "../helpers/stack-files";
 
 const DEV_STACK = "acme/serverless-cross-account-cicd/target";
 const PROD_STACK = "acme/serverless-cross-account-cicd/target-prod";
-const PROD_ACCOUNT = "333333333333";
 
 /** Outputs of a target stack evaluated from its shipped file (or overrides), as the tools stack will read them. */
 export async function targetOutputs(file = "Pulumi.target.yaml", accountId = TARGET_ACCOUNT, overrides: Record<string, unknown> = {}) {
@@ -405,20 +405,7 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
 
     describe("scale: one target or twenty, same code", () => {
         async function toolsWith(n: number) {
-            const stackOutputs: Record<string, Record<string, string>> = {};
-            const stages = [];
-            for (let i = 0; i < n; i++) {
-                const name = `s${i}`;
-                const account = String(400000000000 + i);
-                const stack = `acme/serverless-cross-account-cicd/target-${name}`;
-                stackOutputs[stack] = {
-                    ...target,
-                    stage: name,
-                    accountId: account,
-                    deployRoleArn: `arn:aws:iam::${account}:role/deploy-product-catalog-service-${name}`,
-                };
-                stages.push({ name, targetStack: stack, approval: i > 0, smokeTest: i === n - 1 ? "read-only" : "full" });
-            }
+            const { stages, stackOutputs } = syntheticStages(n, target);
             const started = Date.now();
             const { cloud: c } = await runTools({ stages }, stackOutputs);
             return { c, ms: Date.now() - started };
