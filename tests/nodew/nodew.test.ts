@@ -66,7 +66,7 @@ describe("nodew (Node.js 22 wrapper)", () => {
         expect(log).to.have.length(1);
         expect(log[0]).to.match(
             new RegExp(
-                `^install --prefix ${join(dir, "cache")}/node-${PINNED.replace(/\./g, "\\.")}  .*node-(linux|darwin)-(x64|arm64)@${PINNED.replace(/\./g, "\\.")}$`,
+                `^install --prefix ${join(dir, "cache")}/node-${PINNED.replace(/\./g, "\\.")} .*node-(linux|darwin)-(x64|arm64)@${PINNED.replace(/\./g, "\\.")}$`,
             ),
         );
 
