@@ -279,28 +279,21 @@ async function main(): Promise<void> {
     out.push(
         table(
             ["operation", "n", "p50", "p99", "raw SDK p50", "raw SDK p99", "p50 ratio", "p99 ratio"],
-            [
+            (
                 [
-                    "create (handler vs PutCommand)",
-                    String(L["handler-create"].n),
-                    ms(L["handler-create"].p50),
-                    ms(L["handler-create"].p99),
-                    ms(L["sdk-put"].p50),
-                    ms(L["sdk-put"].p99),
-                    ratio(L["handler-create"].p50 / L["sdk-put"].p50),
-                    ratio(L["handler-create"].p99 / L["sdk-put"].p99),
-                ],
-                [
-                    "find (handler vs GetCommand)",
-                    String(L["handler-find"].n),
-                    ms(L["handler-find"].p50),
-                    ms(L["handler-find"].p99),
-                    ms(L["sdk-get"].p50),
-                    ms(L["sdk-get"].p99),
-                    ratio(L["handler-find"].p50 / L["sdk-get"].p50),
-                    ratio(L["handler-find"].p99 / L["sdk-get"].p99),
-                ],
-            ],
+                    ["create (handler vs PutCommand)", "handler-create", "sdk-put"],
+                    ["find (handler vs GetCommand)", "handler-find", "sdk-get"],
+                ] as const
+            ).map(([label, handler, sdk]) => [
+                label,
+                String(L[handler].n),
+                ms(L[handler].p50),
+                ms(L[handler].p99),
+                ms(L[sdk].p50),
+                ms(L[sdk].p99),
+                ratio(L[handler].p50 / L[sdk].p50),
+                ratio(L[handler].p99 / L[sdk].p99),
+            ]),
         ),
     );
     if (Object.keys(warm.unexpected).length) out.push(`   unexpected results: ${JSON.stringify(warm.unexpected)}`);

@@ -1,26 +1,16 @@
 // The tools stack, evaluated from index.ts with the shipped Pulumi.tools.yaml under Pulumi's mock runtime.
-// Its stack reference returns what the target stack itself exported when evaluated from Pulumi.target.yaml:
-// no ARN is typed twice, here or in the program.
+// Its stack references return what the target stacks themselves exported when evaluated from
+// Pulumi.target.yaml and Pulumi.target-prod.yaml (tests/helpers/shipped-stacks.ts): no ARN is typed twice.
 
 import { expect } from "chai";
 import { ConfigError } from "../../config";
 import { allowedActions, expectLeastPrivilege, list, statement } from "../helpers/iam";
-import { MockCloud, policyDocument, runStack, TARGET_ACCOUNT, TOOLS_ACCOUNT } from "../helpers/pulumi-mocks";
-import { PROD_ACCOUNT, syntheticStages } from "../helpers/shipped-stacks";
+import { MockCloud, policyDocument, runStack, TOOLS_ACCOUNT } from "../helpers/pulumi-mocks";
+import { PROD_ACCOUNT, shippedStacks, syntheticStages } from "../helpers/shipped-stacks";
 import { loadStackFile } from "../helpers/stack-files";
 
 const DEV_STACK = "acme/serverless-cross-account-cicd/target";
 const PROD_STACK = "acme/serverless-cross-account-cicd/target-prod";
-
-/** Outputs of a target stack evaluated from its shipped file (or overrides), as the tools stack will read them. */
-export async function targetOutputs(file = "Pulumi.target.yaml", accountId = TARGET_ACCOUNT, overrides: Record<string, unknown> = {}) {
-    const { outputs } = await runStack({
-        stack: file.replace(/^Pulumi\.|\.yaml$/g, ""),
-        accountId,
-        config: { ...loadStackFile(file), "aws:allowedAccountIds": [accountId], ...overrides },
-    });
-    return outputs as Record<string, string>;
-}
 
 async function runTools(config: Record<string, unknown>, stackOutputs: Record<string, Record<string, unknown>>) {
     return runStack({
@@ -42,10 +32,11 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
     let outputs: Record<string, any>;
 
     before(async () => {
-        target = await targetOutputs();
-        prod = await targetOutputs("Pulumi.target-prod.yaml", PROD_ACCOUNT);
+        const shipped = await shippedStacks();
+        target = shipped.targets[DEV_STACK].outputs;
+        prod = shipped.targets[PROD_STACK].outputs;
         shippedTargets = { [DEV_STACK]: target, [PROD_STACK]: prod };
-        ({ cloud, outputs } = await runTools({}, shippedTargets));
+        ({ cloud, outputs } = shipped.tools);
     });
 
     const stageNamed = (name: string) => pipeline().stages.find((s: any) => s.name === name);
