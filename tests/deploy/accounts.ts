@@ -1,0 +1,202 @@
+/**
+ * The tools and target accounts inside one moto, set up from what the stacks generate, never retyped:
+ *   - target (222222222222): the permissions boundary, the deploy role and the CloudFormation execution role
+ *     with their trust and inline policies, and the deployment bucket, as the evaluated target stack
+ *     (tests/iam/policies-from-stacks.ts) registers them;
+ *   - tools (111111111111): the pipeline's build role with its trust and policy, as the evaluated tools stack
+ *     registers it, and a session of it, which is what CodeBuild hands a build as container credentials;
+ *   - in each account an administrator user (policy `*` on `*`), standing for whoever runs `pulumi up` there;
+ *     tests read moto's state with it once access control is on.
+ * Everything is created before access control is switched on (moto.enforceIam()), the way a stack is deployed
+ * by an administrator before the pipeline runs.
+ */
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import {
+    CreateAccessKeyCommand,
+    CreatePolicyCommand,
+    CreateRoleCommand,
+    CreateUserCommand,
+    IAMClient,
+    PutRolePolicyCommand,
+    PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
+import { APIGatewayClient } from "@aws-sdk/client-api-gateway";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import {
+    CreateBucketCommand,
+    PutBucketEncryptionCommand,
+    PutBucketVersioningCommand,
+    PutPublicAccessBlockCommand,
+    S3Client,
+} from "@aws-sdk/client-s3";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import type { AwsCredentialIdentity } from "@smithy/types";
+import { AllStacks, deployActionEnvironment, loadAllStacks, RoleModel } from "../iam/policies-from-stacks";
+import { Moto } from "../helpers/moto";
+
+export interface SessionCredentials extends AwsCredentialIdentity {
+    sessionToken: string;
+    expiration: Date;
+}
+
+/** AWS SDK clients signed with one principal's credentials, against moto. */
+export interface Clients {
+    readonly cloudFormation: CloudFormationClient;
+    readonly iam: IAMClient;
+    readonly s3: S3Client;
+    readonly lambda: LambdaClient;
+    readonly apiGateway: APIGatewayClient;
+    readonly dynamo: DynamoDBClient;
+    readonly sts: STSClient;
+}
+
+export interface Accounts {
+    readonly stacks: AllStacks;
+    /** The pipeline's Deploy action environment for the target's stage, as the tools stack wires it. */
+    readonly deployEnv: Record<string, string>;
+    readonly buildRole: RoleModel;
+    readonly deployRole: RoleModel;
+    readonly cfnExecutionRole: RoleModel;
+    /** Administrator clients per account, for setup and for reading what the deploy created. */
+    readonly admin: { readonly tools: Clients; readonly target: Clients };
+    /** A session of the tools build role: the container credentials CodeBuild gives the Deploy action. */
+    readonly buildSession: SessionCredentials;
+}
+
+const ADMIN_POLICY = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] };
+
+export function clients(moto: Moto, region: string, credentials: AwsCredentialIdentity, accountHeader?: string): Clients {
+    const config = { endpoint: moto.url, region, credentials, forcePathStyle: true, maxAttempts: 1 };
+    const all: Clients = {
+        cloudFormation: new CloudFormationClient(config),
+        iam: new IAMClient(config),
+        s3: new S3Client(config),
+        lambda: new LambdaClient(config),
+        apiGateway: new APIGatewayClient(config),
+        dynamo: new DynamoDBClient(config),
+        sts: new STSClient(config),
+    };
+    if (accountHeader) {
+        // Before any principal exists, moto takes the account from this header (moto/core/responses.py,
+        // get_current_account); afterwards the access key says which account a request is in.
+        for (const client of Object.values(all)) {
+            client.middlewareStack.add(
+                (next: any) => (args: any) => {
+                    args.request.headers["x-moto-account-id"] = accountHeader;
+                    return next(args);
+                },
+                { step: "build", name: "motoAccount" },
+            );
+        }
+    }
+    return all;
+}
+
+export function destroyClients(c: Clients) {
+    for (const client of Object.values(c)) client.destroy();
+}
+
+async function createAdmin(moto: Moto, region: string, account: string): Promise<Clients> {
+    const bootstrap = clients(moto, region, { accessKeyId: "bootstrap", secretAccessKey: "bootstrap" }, account);
+    try {
+        await bootstrap.iam.send(new CreateUserCommand({ UserName: "administrator" }));
+        await bootstrap.iam.send(
+            new PutUserPolicyCommand({
+                UserName: "administrator",
+                PolicyName: "administrator",
+                PolicyDocument: JSON.stringify(ADMIN_POLICY),
+            }),
+        );
+        const { AccessKey } = await bootstrap.iam.send(new CreateAccessKeyCommand({ UserName: "administrator" }));
+        return clients(moto, region, { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! });
+    } finally {
+        destroyClients(bootstrap);
+    }
+}
+
+/** A role exactly as a stack models it: trust, inline policies, boundary. */
+export async function createRole(iam: IAMClient, role: RoleModel): Promise<void> {
+    const arnPath = role.arn.split(":role")[1];
+    await iam.send(
+        new CreateRoleCommand({
+            RoleName: role.name,
+            Path: arnPath.slice(0, arnPath.length - role.name.length),
+            AssumeRolePolicyDocument: JSON.stringify(role.trust),
+            PermissionsBoundary: role.boundary?.arn,
+            MaxSessionDuration: 3600,
+        }),
+    );
+    for (const p of role.inline) {
+        await iam.send(new PutRolePolicyCommand({ RoleName: role.name, PolicyName: p.name, PolicyDocument: JSON.stringify(p.policy) }));
+    }
+}
+
+export async function setUpAccounts(moto: Moto): Promise<Accounts> {
+    const stacks = await loadAllStacks();
+    const { target, tools } = stacks;
+    const deployEnv = deployActionEnvironment(tools, target.outputs.stage);
+    const region = deployEnv.TARGET_REGION;
+    const admin = {
+        tools: await createAdmin(moto, region, tools.roles[0].accountId),
+        target: await createAdmin(moto, region, deployEnv.TARGET_ACCOUNT_ID),
+    };
+
+    // target stack
+    for (const p of target.policies) {
+        const { Policy } = await admin.target.iam.send(
+            new CreatePolicyCommand({ PolicyName: p.name, PolicyDocument: JSON.stringify(p.policy) }),
+        );
+        if (Policy?.Arn !== p.arn) throw new Error(`boundary created as ${Policy?.Arn}, the stack models ${p.arn}`);
+    }
+    for (const role of target.roles) await createRole(admin.target.iam, role);
+    const bucket = target.bucket("deployment-bucket");
+    if (bucket.name !== deployEnv.DEPLOYMENT_BUCKET)
+        throw new Error(`deployment bucket ${bucket.name} is not the pipeline's ${deployEnv.DEPLOYMENT_BUCKET}`);
+    await admin.target.s3.send(new CreateBucketCommand({ Bucket: bucket.name }));
+    await admin.target.s3.send(new PutBucketVersioningCommand({ Bucket: bucket.name, VersioningConfiguration: { Status: "Enabled" } }));
+    await admin.target.s3.send(
+        new PutBucketEncryptionCommand({
+            Bucket: bucket.name,
+            ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+        }),
+    );
+    await admin.target.s3.send(
+        new PutPublicAccessBlockCommand({
+            Bucket: bucket.name,
+            PublicAccessBlockConfiguration: {
+                BlockPublicAcls: true,
+                BlockPublicPolicy: true,
+                IgnorePublicAcls: true,
+                RestrictPublicBuckets: true,
+            },
+        }),
+    );
+    // Not the bucket's TLS-only policy: moto evaluates bucket policies for object requests but treats condition
+    // operators other than StringEquals as met (moto/iam/policy_conditions.py, verify_condition), so its
+    // `Deny s3:* if aws:SecureTransport is false` would refuse every request. (Requests here are plain HTTP, which
+    // AWS would refuse too.) The policy is checked by the policy pack and the IAM simulation instead.
+
+    // tools stack: the build role, and the session of it CodeBuild would hand the Deploy action
+    const buildRole = tools.role("pipeline-build-role");
+    await createRole(admin.tools.iam, buildRole);
+    const { Credentials } = await admin.tools.sts.send(
+        new AssumeRoleCommand({ RoleArn: buildRole.arn, RoleSessionName: "AWSCodeBuild-deploy-dev", DurationSeconds: 3600 }),
+    );
+    const buildSession: SessionCredentials = {
+        accessKeyId: Credentials!.AccessKeyId!,
+        secretAccessKey: Credentials!.SecretAccessKey!,
+        sessionToken: Credentials!.SessionToken!,
+        expiration: Credentials!.Expiration!,
+    };
+
+    return {
+        stacks,
+        deployEnv,
+        buildRole,
+        deployRole: target.role("deploy-role"),
+        cfnExecutionRole: target.role("cfn-execution-role"),
+        admin,
+        buildSession,
+    };
+}

@@ -1,0 +1,452 @@
+/**
+ * The pipeline's Deploy action for real, against moto (an AWS emulator) with IAM access control on:
+ * scripts/ci-deploy.sh as buildspec.yml runs it, with the pinned osls and the real AWS CLI, in a CodeBuild-like
+ * workspace whose only credentials are the build role's container credentials (./codebuild.ts). The target
+ * account's roles, boundary and bucket come from the evaluated target stack, the build role from the evaluated
+ * tools stack (./accounts.ts). Every assertion reads moto's own APIs, as an administrator of the target account.
+ */
+import {
+    DeleteStackCommand,
+    DescribeStackEventsCommand,
+    DescribeStacksCommand,
+    ListStackResourcesCommand,
+    Stack,
+} from "@aws-sdk/client-cloudformation";
+import { GetResourcesCommand, GetRestApisCommand } from "@aws-sdk/client-api-gateway";
+import {
+    CreateTableCommand,
+    DeleteTableCommand,
+    DescribeContinuousBackupsCommand,
+    DescribeTableCommand,
+    PutItemCommand,
+    ScanCommand,
+} from "@aws-sdk/client-dynamodb";
+import { GetRoleCommand, GetRolePolicyCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import { GetFunctionCommand } from "@aws-sdk/client-lambda";
+import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { AssumeRoleCommand } from "@aws-sdk/client-sts";
+import { expect } from "chai";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { zipSingleFile } from "../../scripts/build-functions";
+import { startMoto, Moto } from "../helpers/moto";
+import { buildArtifacts, FUNCTION_ARTIFACTS } from "../helpers/sls-package";
+import { Accounts, clients, Clients, destroyClients, setUpAccounts } from "./accounts";
+import { ContainerCredentials, createWorkspace, serveContainerCredentials, Workspace } from "./codebuild";
+import { IssuedSession, startSessionProxy } from "./session-proxy";
+
+const SERVICE = "product-catalog-service";
+
+describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", function () {
+    this.timeout(180_000);
+    let moto: Moto;
+    let accounts: Accounts;
+    let credentials: ContainerCredentials;
+    let workspace: Workspace;
+    let target: Clients;
+    let stage: string;
+    let stackName: string;
+    let tableName: string;
+    let prefix: string;
+    let release = 1;
+
+    /** Runs `step` and prints its wall time as `timing: <label>: <ms> ms` (npm run bench reads these lines). */
+    async function timed<T>(label: string, step: () => Promise<T>): Promise<T> {
+        const started = Date.now();
+        const result = await step();
+        console.log(`      timing: ${label}: ${Date.now() - started} ms`);
+        return result;
+    }
+    const denials = () =>
+        moto
+            .log()
+            .split("\n")
+            .filter((l) => l.startsWith("moto-iam: denied"));
+    const deploy = (extraEnv: NodeJS.ProcessEnv = {}) => workspace.run(["bash", "scripts/ci-deploy.sh"], extraEnv);
+    const stack = async (): Promise<Stack> =>
+        (await target.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks![0];
+    const codeSha = async (fn: string) =>
+        (await target.lambda.send(new GetFunctionCommand({ FunctionName: `${stackName}-${fn}` }))).Configuration!.CodeSha256;
+    const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("base64");
+
+    /** New code for both functions: the tested bundle plus a release marker, zipped as the build zips it. */
+    async function newRelease(): Promise<void> {
+        release++;
+        const built = await buildArtifacts();
+        for (const fn of FUNCTION_ARTIFACTS) {
+            const code = Buffer.concat([readFileSync(join(built, fn, "index.js")), Buffer.from(`\n// release ${release}\n`)]);
+            writeFileSync(join(workspace.dir, "build", `${fn}.zip`), zipSingleFile("index.js", code));
+        }
+    }
+
+    before(async () => {
+        moto = await timed("moto start", startMoto);
+        accounts = await timed("accounts from the stacks", () => setUpAccounts(moto));
+        await moto.enforceIam();
+        credentials = await serveContainerCredentials(() => accounts.buildSession);
+        workspace = await createWorkspace({ endpoint: moto.url, credentialsUrl: credentials.url, deployEnv: accounts.deployEnv });
+        target = accounts.admin.target;
+        stage = accounts.deployEnv.STAGE;
+        stackName = `${SERVICE}-${stage}`;
+        tableName = `${stackName}-products`;
+        prefix = `serverless/${SERVICE}/${stage}/`;
+    });
+
+    after(async () => {
+        await credentials?.close();
+        if (accounts) for (const c of Object.values(accounts.admin)) destroyClients(c);
+        await moto?.stop();
+        workspace?.remove();
+    });
+
+    describe("first deploy", () => {
+        let run: Awaited<ReturnType<typeof deploy>>;
+        let sessions: IssuedSession[];
+
+        before(async () => {
+            // Through the session proxy, which records every deploy-role session moto issues (the CLI's and those
+            // the SDK inside osls holds in memory), and with xtrace forced on from outside, as a careless buildspec
+            // would: still no credential may reach the build log.
+            const proxy = await startSessionProxy({ moto: moto.url, roleArn: accounts.deployEnv.DEPLOY_ROLE_ARN });
+            try {
+                run = await timed("deploy (create)", () => deploy({ AWS_ENDPOINT_URL: proxy.url, SHELLOPTS: "xtrace", BASH_ENV: "" }));
+                sessions = proxy.issued;
+            } finally {
+                await proxy.close();
+            }
+        });
+
+        it("succeeds with only the build role's container credentials, assuming the deploy role, and prints no secret", () => {
+            expect(run.code, run.output).to.equal(0);
+            expect(credentials.served, "container credential requests").to.be.greaterThan(0);
+            expect(run.output).to.match(
+                new RegExp(
+                    `assume-deploy-role: profile target-deploy -> arn:aws:sts::${accounts.deployEnv.TARGET_ACCOUNT_ID}:assumed-role/${accounts.deployRole.name}/codebuild-1-${stage}`,
+                ),
+            );
+            expect(run.output).to.include(`Service deployed to stack ${stackName}`);
+            expect(
+                sessions.map((s) => s.userAgent.split(" ")[0].split("/")[0]),
+                "who assumed the deploy role",
+            ).to.include.members(["aws-cli", "aws-sdk-js"]);
+            const secrets = [accounts.buildSession, ...sessions].flatMap((s) => [s.secretAccessKey, s.sessionToken!]);
+            const leaked = secrets.filter((secret) => run.output.includes(secret));
+            expect(leaked, "secrets in the build log").to.deep.equal([]);
+            expect(denials(), "requests moto refused").to.deep.equal([]);
+        });
+
+        it(`creates stack <service>-<stage> as CREATE_COMPLETE, through the execution role, tagged with its stage`, async () => {
+            const s = await stack();
+            expect(s.StackStatus).to.equal("CREATE_COMPLETE");
+            expect(s.RoleARN).to.equal(accounts.deployEnv.CFN_EXECUTION_ROLE_ARN);
+            expect(s.Tags).to.deep.include({ Key: "STAGE", Value: stage });
+        });
+
+        it("exports the stack's ServiceEndpoint output as API_URL and in deploy-output.json", async () => {
+            const endpoint = (await stack()).Outputs!.find((o) => o.OutputKey === "ServiceEndpoint")!.OutputValue!;
+            expect(endpoint).to.match(
+                new RegExp(`^https://[a-z0-9]+\\.execute-api\\.${accounts.deployEnv.TARGET_REGION}\\.amazonaws\\.com/${stage}$`),
+            );
+            expect(run.output.trim().split("\n").pop()).to.equal(`API_URL=${endpoint}`);
+            expect(JSON.parse(readFileSync(join(workspace.dir, "deploy-output.json"), "utf8"))).to.deep.equal({
+                url: endpoint,
+                stage,
+                region: accounts.deployEnv.TARGET_REGION,
+                account: accounts.deployEnv.TARGET_ACCOUNT_ID,
+                stack: stackName,
+                service: SERVICE,
+            });
+        });
+
+        // Not its encryption: moto's CloudFormation handler passes SSESpecification on as is, and moto reads the API's
+        // `Enabled` where CloudFormation says `SSEEnabled` (moto/dynamodb/models/table.py), so it reports none.
+        it("creates the table: key id (S), on demand, point-in-time recovery, and deletion protection that refuses a delete", async () => {
+            const { Table } = await target.dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+            expect(Table!.KeySchema).to.deep.equal([{ AttributeName: "id", KeyType: "HASH" }]);
+            expect(Table!.AttributeDefinitions).to.deep.equal([{ AttributeName: "id", AttributeType: "S" }]);
+            expect(Table!.BillingModeSummary?.BillingMode).to.equal("PAY_PER_REQUEST");
+            // as behaviour rather than the DescribeTable flag, which moto renders only with a botocore newer than 2023-03
+            const refusal = await target.dynamo.send(new DeleteTableCommand({ TableName: tableName })).then(
+                () => undefined,
+                (e: Error) => e,
+            );
+            expect(refusal?.message, "DeleteTable was allowed").to.match(/DeletionProtectionEnabled is set to True/);
+            const { ContinuousBackupsDescription } = await target.dynamo.send(
+                new DescribeContinuousBackupsCommand({ TableName: tableName }),
+            );
+            expect(ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus).to.equal("ENABLED");
+        });
+
+        it("creates both functions on nodejs22.x/arm64 with the tested bundles, their table, and the boundary-bounded role", async () => {
+            const built = await buildArtifacts();
+            const roleName = `${stackName}-lambda`;
+            for (const [fn, artifact] of [
+                ["createProduct", "create-product"],
+                ["findProduct", "find-product"],
+            ]) {
+                const { Configuration: c } = await target.lambda.send(new GetFunctionCommand({ FunctionName: `${stackName}-${fn}` }));
+                expect(c!.Runtime, fn).to.equal("nodejs22.x");
+                expect(c!.Architectures, fn).to.deep.equal(["arm64"]);
+                expect(c!.Handler, fn).to.equal("index.handler");
+                expect([c!.MemorySize, c!.Timeout], fn).to.deep.equal([256, 10]);
+                expect(c!.Environment?.Variables, fn).to.deep.equal({ PRODUCTS_TABLE_NAME: tableName });
+                expect(c!.TracingConfig?.Mode, fn).to.equal("Active");
+                expect(c!.Role, fn).to.equal(`arn:aws:iam::${accounts.deployEnv.TARGET_ACCOUNT_ID}:role/${roleName}`);
+                expect(c!.CodeSha256, `${fn} runs exactly the bundle the Test stage built`).to.equal(
+                    sha256(join(built, `${artifact}.zip`)),
+                );
+            }
+            const { Role } = await target.iam.send(new GetRoleCommand({ RoleName: roleName }));
+            expect(Role!.PermissionsBoundary?.PermissionsBoundaryArn).to.equal(accounts.deployEnv.PERMISSIONS_BOUNDARY_ARN);
+        });
+
+        it("creates the REST API <service>-<stage> with POST /product/create and GET /product/find/{id}, each to its function", async () => {
+            const apis = (await target.apiGateway.send(new GetRestApisCommand({}))).items!.filter((a) => a.name === stackName);
+            expect(apis).to.have.length(1);
+            const endpoint = (await stack()).Outputs!.find((o) => o.OutputKey === "ServiceEndpoint")!.OutputValue!;
+            expect(endpoint.startsWith(`https://${apis[0].id}.`), "the endpoint is this API's").to.equal(true);
+            const { items } = await target.apiGateway.send(new GetResourcesCommand({ restApiId: apis[0].id, embed: ["methods"] }));
+            const routes = items!
+                .flatMap((r) =>
+                    Object.entries(r.resourceMethods ?? {}).map(([method, m]) => [`${method} ${r.path}`, m.methodIntegration?.uri ?? ""]),
+                )
+                .sort();
+            expect(routes.map(([route]) => route)).to.deep.equal(["GET /product/find/{id}", "POST /product/create"]);
+            for (const [route, uri] of routes) {
+                const fn = route.startsWith("POST") ? "createProduct" : "findProduct";
+                expect(uri, route).to.include(`:function:${stackName}-${fn}/invocations`);
+            }
+        });
+
+        it("keeps every artifact under serverless/<service>/<stage>/ of the deployment bucket", async () => {
+            const { Contents } = await target.s3.send(new ListObjectsV2Command({ Bucket: accounts.deployEnv.DEPLOYMENT_BUCKET }));
+            const keys = Contents!.map((o) => o.Key!);
+            expect(keys.filter((k) => !k.startsWith(prefix))).to.deep.equal([]);
+            expect(keys.map((k) => k.split("/").pop()).sort()).to.deep.equal([
+                "compiled-cloudformation-template.json",
+                "create-product.zip",
+                "find-product.zip",
+                "serverless-state.json",
+            ]);
+        });
+    });
+
+    describe("second deploy, of changed code, into a table that holds items", () => {
+        const ids = Array.from({ length: 25 }, (_, i) => `item-${i}`);
+        let before: Stack;
+        let run: Awaited<ReturnType<typeof deploy>>;
+
+        it("updates the same stack through a change set, keeps every item, and ships the new code", async () => {
+            for (const id of ids) {
+                await target.dynamo.send(
+                    new PutItemCommand({ TableName: tableName, Item: { id: { S: id }, title: { S: `title ${id}` } } }),
+                );
+            }
+            before = await stack();
+            await newRelease();
+            run = await timed("deploy (update)", () => deploy());
+            expect(run.code, run.output).to.equal(0);
+            const after = await stack();
+            expect(after.StackId, "same stack").to.equal(before.StackId);
+            expect(after.StackStatus).to.equal("UPDATE_COMPLETE");
+            const { StackEvents } = await target.cloudFormation.send(new DescribeStackEventsCommand({ StackName: stackName }));
+            expect(StackEvents!.map((e) => e.ResourceStatus)).to.include.members(["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"]);
+            for (const [fn, artifact] of [
+                ["createProduct", "create-product"],
+                ["findProduct", "find-product"],
+            ]) {
+                expect(await codeSha(fn), fn).to.equal(sha256(join(workspace.dir, "build", `${artifact}.zip`)));
+            }
+            const { Items } = await target.dynamo.send(new ScanCommand({ TableName: tableName }));
+            expect(Items!.map((i) => i.id.S).sort()).to.deep.equal([...ids].sort());
+            expect(Items!.every((i) => i.title.S === `title ${i.id.S}`)).to.equal(true);
+            expect(denials()).to.deep.equal([]);
+        });
+    });
+
+    describe("a deploy whose template fails", () => {
+        it("exits non-zero with CloudFormation's reason and leaves the previous version serving", async () => {
+            const file = join(workspace.dir, "serverless.yml");
+            const yml = readFileSync(file, "utf8");
+            const before = await stack();
+            const shaBefore = await codeSha("createProduct");
+            const resources = async () =>
+                (await target.cloudFormation.send(new ListStackResourcesCommand({ StackName: stackName })))
+                    .StackResourceSummaries!.map((r) => `${r.LogicalResourceId} ${r.PhysicalResourceId}`)
+                    .sort();
+            const resourcesBefore = await resources();
+            // The new template adds a table whose name is taken: one made by hand in the account, outside the stack.
+            const taken = `${stackName}-orders`;
+            await target.dynamo.send(
+                new CreateTableCommand({
+                    TableName: taken,
+                    BillingMode: "PAY_PER_REQUEST",
+                    AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+                    KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+                }),
+            );
+            const ordersTable = [
+                "    OrdersTable:",
+                "      Type: AWS::DynamoDB::Table",
+                "      Properties:",
+                `        TableName: ${taken}`,
+                "        BillingMode: PAY_PER_REQUEST",
+                "        AttributeDefinitions: [{ AttributeName: id, AttributeType: S }]",
+                "        KeySchema: [{ AttributeName: id, KeyType: HASH }]",
+                "",
+            ].join("\n");
+            writeFileSync(file, yml.replace("\n    ProductsTable:\n", `\n${ordersTable}\n    ProductsTable:\n`));
+            await newRelease();
+            try {
+                const run = await timed("deploy (failing, rolled back)", () => deploy());
+                expect(run.code, run.output).to.not.equal(0);
+                expect(run.output).to.match(
+                    /CREATE_FAILED: OrdersTable \(AWS::DynamoDB::Table\)\s+ResourceInUseException: .*already exists/,
+                );
+                expect(run.output).to.not.include("API_URL=");
+
+                const after = await stack();
+                expect(after.StackStatus).to.equal("UPDATE_ROLLBACK_COMPLETE");
+                expect(after.Outputs).to.deep.equal(before.Outputs);
+                expect(await codeSha("createProduct"), "previous code still deployed").to.equal(shaBefore);
+                expect(await resources()).to.deep.equal(resourcesBefore);
+                const { Count } = await target.dynamo.send(new ScanCommand({ TableName: tableName, Select: "COUNT" }));
+                expect(Count, "items kept").to.equal(25);
+            } finally {
+                writeFileSync(file, yml);
+            }
+        });
+    });
+
+    describe("IAM as moto enforces it", () => {
+        let deployRole: Clients;
+
+        before(async () => {
+            // the deploy role's session as the build gets it: the build role's credentials assume it
+            const build = clients(moto, accounts.deployEnv.TARGET_REGION, accounts.buildSession);
+            try {
+                const { Credentials: c } = await build.sts.send(
+                    new AssumeRoleCommand({ RoleArn: accounts.deployEnv.DEPLOY_ROLE_ARN, RoleSessionName: "iam-checks" }),
+                );
+                deployRole = clients(moto, accounts.deployEnv.TARGET_REGION, {
+                    accessKeyId: c!.AccessKeyId!,
+                    secretAccessKey: c!.SecretAccessKey!,
+                    sessionToken: c!.SessionToken!,
+                });
+            } finally {
+                destroyClients(build);
+            }
+        });
+        after(() => deployRole && destroyClients(deployRole));
+
+        const refused = async (call: Promise<unknown>) => {
+            const error = await call.then(
+                () => undefined,
+                (e) => e,
+            );
+            expect(error, "the call was allowed").to.be.instanceOf(Error);
+            expect(error.name).to.match(/AccessDenied/);
+        };
+
+        it("the deploy role writes its own stage's prefix, and no other stage's", async () => {
+            const bucket = accounts.deployEnv.DEPLOYMENT_BUCKET;
+            await deployRole.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}iam-check.txt`, Body: "ok" }));
+            await refused(
+                deployRole.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `serverless/${SERVICE}/prod/iam-check.txt`, Body: "x" })),
+            );
+            await refused(deployRole.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `elsewhere/iam-check.txt`, Body: "x" })));
+        });
+
+        it("the deploy role reads its stack but cannot delete it, nor read another stack", async () => {
+            await deployRole.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+            await refused(deployRole.cloudFormation.send(new DeleteStackCommand({ StackName: stackName })));
+            await refused(deployRole.cloudFormation.send(new DescribeStacksCommand({ StackName: `${SERVICE}-prod` })));
+            expect((await stack()).StackStatus).to.equal("UPDATE_ROLLBACK_COMPLETE");
+        });
+
+        it("the build role may assume the deploy role only, not the execution role", async () => {
+            const build = clients(moto, accounts.deployEnv.TARGET_REGION, accounts.buildSession);
+            try {
+                await refused(
+                    build.sts.send(new AssumeRoleCommand({ RoleArn: accounts.deployEnv.CFN_EXECUTION_ROLE_ARN, RoleSessionName: "x" })),
+                );
+            } finally {
+                destroyClients(build);
+            }
+        });
+
+        // Two statements the deploy needs, each removed in turn from the role moto holds: the deploy fails, and
+        // moto's log names the refused call. Restored after each.
+        for (const [sid, refusal] of [
+            ["ServiceStack", "cloudformation:DescribeStacks"],
+            ["DeploymentArtifacts", "s3:GetObject"],
+        ]) {
+            it(`without statement ${sid} the deploy fails: moto refuses ${refusal}`, async () => {
+                const role = accounts.deployRole;
+                const [inline] = role.inline;
+                const { PolicyDocument } = await target.iam.send(
+                    new GetRolePolicyCommand({ RoleName: role.name, PolicyName: inline.name }),
+                );
+                const current = JSON.parse(decodeURIComponent(PolicyDocument!));
+                expect(current, "moto holds exactly the generated policy").to.deep.equal(inline.policy);
+                const without = { ...current, Statement: current.Statement.filter((s: { Sid?: string }) => s.Sid !== sid) };
+                expect(without.Statement).to.have.length(current.Statement.length - 1);
+                await newRelease();
+                const put = (policy: object) =>
+                    target.iam.send(
+                        new PutRolePolicyCommand({ RoleName: role.name, PolicyName: inline.name, PolicyDocument: JSON.stringify(policy) }),
+                    );
+                await put(without);
+                try {
+                    const from = denials().length;
+                    const run = await deploy();
+                    expect(run.code, run.output).to.not.equal(0);
+                    expect(run.output).to.not.include("API_URL=");
+                    expect(denials().slice(from).join("\n")).to.include(`assumed-role/${role.name}/codebuild-1-${stage} ${refusal} `);
+                } finally {
+                    await put(inline.policy);
+                }
+            });
+        }
+    });
+
+    // Role chaining (CodeBuild's role -> deploy role) caps an assumed session at one hour, and a deploy can take
+    // longer. Through ./session-proxy.ts, deploy-role sessions last 2 s and a request signed after that is
+    // refused, as STS-issued credentials are: the deploy succeeds only if the CLI and the SDK inside osls
+    // re-assume the role by themselves whenever a session runs out.
+    describe("a deploy that outlives its assumed-role session", () => {
+        it("re-assumes the role instead of failing", async () => {
+            const sessions = await startSessionProxy({
+                moto: moto.url,
+                roleArn: accounts.deployEnv.DEPLOY_ROLE_ARN,
+                sessionSeconds: 2,
+            });
+            try {
+                await newRelease();
+                const started = Date.now();
+                const run = await deploy({ AWS_ENDPOINT_URL: sessions.url });
+                expect(run.code, run.output).to.equal(0);
+                expect(sessions.refused, "requests sent with an expired session").to.equal(0);
+                const bySdk = sessions.issued.filter((a) => a.userAgent.includes("aws-sdk-js"));
+                expect(Date.now() - started, "the deploy outlived a session").to.be.greaterThan(2 * 2000);
+                expect(bySdk.length, "AssumeRole calls by osls' SDK").to.be.greaterThan(1);
+                expect((await stack()).StackStatus).to.equal("UPDATE_COMPLETE");
+
+                // and the proxy does refuse an expired session (so the assertions above can fail)
+                await new Promise((r) => setTimeout(r, 2100));
+                const stale = await fetch(sessions.url, {
+                    method: "POST",
+                    headers: {
+                        authorization: `AWS4-HMAC-SHA256 Credential=${bySdk[bySdk.length - 1].accessKeyId}/20261203/us-east-1/cloudformation/aws4_request`,
+                    },
+                    body: "Action=DescribeStacks",
+                });
+                expect(stale.status).to.equal(400);
+                expect(await stale.text()).to.contain("<Code>ExpiredToken</Code>");
+            } finally {
+                await sessions.close();
+            }
+        });
+    });
+});
