@@ -3,8 +3,8 @@
  * NOT part of `npm test`. Prints a table, writes bench/results.json, never exits non-zero because a budget
  * fails (a FAIL is a finding to report, not a broken build). Exit 1 only if the bench itself cannot run.
  *
- *   ./nodew npm run bench                     # everything, ~3 min (npm test is ~1 min of it)
- *   BENCH_SKIP_TESTS=1 ./nodew npm run bench  # without the `npm test` timing
+ *   ./nodew npm run bench                     # everything, ~3 min (npm test ~1.5 min, the deploy suite ~40 s)
+ *   BENCH_SKIP_TESTS=1 ./nodew npm run bench  # without timing the tests
  *
  * The machine is shared and noisy, so every number is reported next to a baseline measured in the same run,
  * interleaved with it where possible, and as a ratio to it:
@@ -30,7 +30,9 @@
  * 5. Scale — the tools stack evaluated from index.ts under Pulumi mocks with 1, 10, 50 target stacks
  *    (bench/scale-child.ts, like the "scale" test): resources and ms, median of 3, linear fit, and the 50-stage
  *    time against the prediction from the 1→10 per-stage delta.
- * 6. Tests — wall time of one `npm test` (skip with BENCH_SKIP_TESTS=1).
+ * 6. Tests — wall time of one `npm test`, then of the deploy suite alone (tests/deploy: the real deploy into moto),
+ *    with the steps it times itself (moto start, each deploy) as multiples of one `sls package` (section 4).
+ *    BENCH_SKIP_TESTS=1 skips both.
  *
  * Budgets (PASS/FAIL printed, never enforced): zip ≤ 100 KB (100 000 B) per function; cold init ≤ 2× the
  * empty process (stretch 1.5×); warm handler p50 ≤ 1.3× the raw SDK call; tools stack with 50 stages < 10 s;
@@ -220,6 +222,33 @@ async function main(): Promise<void> {
         if (r.status !== 0) log(`npm test exited ${r.status}${r.timedOut ? " (timed out)" : ""}; last output:\n${r.output.slice(-1500)}`);
     }
 
+    let deploySuite: { ms: number; status: number | null; passing?: number; steps: { label: string; ms: number }[] } | undefined;
+    if (!skipTests) {
+        log("deploy suite against moto (tests/deploy, once)");
+        const mocha = join(ROOT, "node_modules", ".bin", "mocha");
+        const r = await timeAsync(
+            mocha,
+            [
+                "--no-config",
+                "-r",
+                "ts-node/register/transpile-only",
+                "--extension",
+                "ts",
+                "--timeout",
+                "180000",
+                "tests/deploy/deploy.test.ts",
+            ],
+            { timeoutMs: 300_000 },
+        );
+        deploySuite = {
+            ms: r.ms,
+            status: r.status,
+            passing: Number(/(\d+) passing/.exec(r.output)?.[1] ?? NaN),
+            steps: [...r.output.matchAll(/timing: (.+): (\d+) ms/g)].map((m) => ({ label: m[1], ms: Number(m[2]) })),
+        };
+        if (r.status !== 0) log(`deploy suite exited ${r.status}; last output:\n${r.output.slice(-1500)}`);
+    }
+
     // ---- report ---------------------------------------------------------------------------------------------
     const out: string[] = [];
     const emptyMs = empty.wallMedian;
@@ -362,6 +391,18 @@ async function main(): Promise<void> {
                   tests.failures.map((f) => `\n     failing: ${f}`).join("")
             : "   skipped (BENCH_SKIP_TESTS=1)",
     );
+    if (deploySuite) {
+        out.push(
+            `   deploy suite against moto (tests/deploy, alone): ${ms(deploySuite.ms)}, exit ${deploySuite.status}, ${deploySuite.passing} passing` +
+                (tests ? `; ${ratio(deploySuite.ms / tests.ms)} of npm test` : ""),
+        );
+        out.push(
+            table(
+                ["step", "ms", "× sls package"],
+                deploySuite.steps.map((st) => [st.label, `${st.ms} ms`, ratio(st.ms / slsMs)]),
+            ),
+        );
+    }
 
     // ---- budgets ----------------------------------------------------------------------------------------------
     const budgets: Budget[] = [];
@@ -505,6 +546,14 @@ async function main(): Promise<void> {
                   failing: tests.failing,
                   pending: tests.pending,
                   failures: tests.failures,
+              }
+            : "skipped",
+        deploySuite: deploySuite
+            ? {
+                  ms: Math.round(deploySuite.ms),
+                  status: deploySuite.status,
+                  passing: deploySuite.passing,
+                  steps: deploySuite.steps.map((st) => ({ ...st, overSlsPackage: r1(st.ms / slsMs) })),
               }
             : "skipped",
         budgets: budgets.map((b) => ({ ...b, result: b.pass ? "PASS" : "FAIL" })),
