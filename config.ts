@@ -17,6 +17,13 @@ export const LOG_RETENTION_DAYS = [
 
 export type StackRole = "tools" | "target" | "api";
 
+/**
+ * What deploys the product API from the pipeline: `serverless` runs `sls deploy` (CloudFormation, as the blog
+ * sample does); `pulumi` runs the `api` role of this program (ProductApi) with `pulumi up`.
+ */
+export type Deployer = "serverless" | "pulumi";
+export const DEPLOYERS: readonly Deployer[] = ["serverless", "pulumi"];
+
 interface CommonConfig {
     /** Retention of every log group the stack creates. */
     readonly logRetentionDays: number;
@@ -30,6 +37,8 @@ export interface TargetConfig extends CommonConfig {
     readonly toolsAccountId: string;
     /** Name of the pipeline's CodeBuild role in the tools account: the only principal the deploy role trusts. */
     readonly pipelineBuildRoleName: string;
+    /** What the pipeline deploys with; the deploy role gets exactly the rights that deployer needs. */
+    readonly deployer: Deployer;
 }
 
 /** What a stage's smoke test may do: `full` creates a product and reads it back; `read-only` writes nothing. */
@@ -45,6 +54,8 @@ export interface PipelineStageConfig {
     readonly approval: boolean;
     /** Smoke test run against the stage's API after it deploys; production stages use `read-only`. */
     readonly smokeTest: SmokeTestMode;
+    /** When the stage fails (its smoke test, typically), CodePipeline redeploys its last successful execution. */
+    readonly rollbackOnFailure: boolean;
 }
 
 /** Where the pipeline's source comes from. */
@@ -71,11 +82,22 @@ export interface ToolsConfig extends CommonConfig {
     readonly buildRoleName: string;
     /** Deploy stages in order. */
     readonly stages: readonly PipelineStageConfig[];
+    /** What the Deploy actions run; every target stack must be set up for the same deployer. */
+    readonly deployer: Deployer;
+    /** When drift detection runs (an EventBridge schedule expression), or undefined when it is off. */
+    readonly driftSchedule: string | undefined;
+    /** The Pulumi CLI the `pulumi` deployer installs in the build, verified by its SHA-256 (undefined otherwise). */
+    readonly pulumiCli: { readonly version: string; readonly sha256: string } | undefined;
 }
 
 export interface ApiConfig extends CommonConfig {
     readonly role: "api";
     readonly stage: string;
+    /**
+     * An existing permissions boundary for the function role (the target stack's, when the pipeline's pulumi
+     * deployer runs this stack); unset: the stack creates its own.
+     */
+    readonly permissionsBoundaryArn: string | undefined;
 }
 
 export type StackConfig = TargetConfig | ToolsConfig | ApiConfig;
@@ -93,6 +115,16 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_BUILD_ROLE_NAME = `${SERVICE_NAME}-pipeline-build`;
+
+/** The drift-check project's role: the build role's name with this suffix, so the targets can trust both by name. */
+export const DRIFT_ROLE_SUFFIX = "-drift";
+export const driftRoleName = (buildRoleName: string) => `${buildRoleName}${DRIFT_ROLE_SUFFIX}`;
+
+/** Named drift schedules; anything else must be an EventBridge rate() or cron() expression. */
+export const DRIFT_SCHEDULES: Record<string, string> = { daily: "rate(1 day)", hourly: "rate(1 hour)" };
+
+/** The Pulumi CLI release the `pulumi` deployer installs by default: the one matching @pulumi/pulumi in package-lock.json. */
+export const DEFAULT_PULUMI_CLI_VERSION = "3.276.0";
 
 /** Reads one raw config value (as `pulumi.Config#get` does); `undefined` when unset. */
 export type ConfigSource = (key: string) => string | undefined;
@@ -181,6 +213,31 @@ export function stackNameProblem(key: string, value: string): string | undefined
         ? undefined
         : `${key} must be a fully qualified stack name "<organization>/<project>/<stack>", ` +
               `e.g. "acme/serverless-cross-account-cicd/target-dev"; got ${JSON.stringify(value)}`;
+}
+
+// EventBridge schedule expressions: rate(<n> minute|minutes|hour|hours|day|days) or cron(<6 fields>).
+const RATE = /^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$/;
+const CRON = /^cron\(\S+( \S+){5}\)$/;
+export function driftScheduleProblem(key: string, value: string): string | undefined {
+    return value === "off" || value in DRIFT_SCHEDULES || RATE.test(value) || CRON.test(value)
+        ? undefined
+        : `${key} must be "daily", "hourly", "off", or an EventBridge schedule expression such as "rate(12 hours)" ` +
+              `or "cron(0 6 * * ? *)"; got ${JSON.stringify(value)}`;
+}
+
+const SEMVER = /^\d+\.\d+\.\d+$/;
+const POLICY_ARN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]{1,128}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function readDeployer(r: Reader): Deployer {
+    const deployer = r.optional("deployer") ?? "serverless";
+    if (!DEPLOYERS.includes(deployer as Deployer)) {
+        r.check(
+            `deployer must be "serverless" (sls deploy through CloudFormation) or "pulumi" (pulumi up of ProductApi); got ${JSON.stringify(deployer)}`,
+        );
+        return "serverless";
+    }
+    return deployer as Deployer;
 }
 
 // ---- reading ----
@@ -276,11 +333,11 @@ function readStages(r: Reader): PipelineStageConfig[] {
     );
     if (raw === undefined) return [];
     if (!Array.isArray(raw) || raw.length === 0) {
-        r.check("stages must be a non-empty list of {name, targetStack, approval?, smokeTest?} entries");
+        r.check("stages must be a non-empty list of {name, targetStack, approval?, smokeTest?, rollbackOnFailure?} entries");
         return [];
     }
     const stages: PipelineStageConfig[] = [];
-    const allowed = ["name", "targetStack", "approval", "smokeTest"];
+    const allowed = ["name", "targetStack", "approval", "smokeTest", "rollbackOnFailure"];
     raw.forEach((entry: unknown, i: number) => {
         const at = `stages[${i}]`;
         if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
@@ -302,7 +359,17 @@ function readStages(r: Reader): PipelineStageConfig[] {
                 `${at}.smokeTest must be "full" (creates and reads a product) or "read-only" (no writes, for production); got ${JSON.stringify(smokeTest)}`,
             );
         }
-        stages.push({ name, targetStack, approval: approval === true, smokeTest: smokeTest as SmokeTestMode });
+        const rollbackOnFailure = e.rollbackOnFailure ?? true;
+        if (typeof rollbackOnFailure !== "boolean") {
+            r.check(`${at}.rollbackOnFailure must be true or false; got ${JSON.stringify(rollbackOnFailure)}`);
+        }
+        stages.push({
+            name,
+            targetStack,
+            approval: approval === true,
+            smokeTest: smokeTest as SmokeTestMode,
+            rollbackOnFailure: rollbackOnFailure !== false,
+        });
     });
     const seen = new Set<string>();
     for (const s of stages) {
@@ -315,6 +382,38 @@ function readStages(r: Reader): PipelineStageConfig[] {
         stacks.add(s.targetStack);
     }
     return stages;
+}
+
+// Drift detection asks CloudFormation, so it exists for the serverless deployer only. Unset means daily there.
+function readDriftSchedule(r: Reader, deployer: Deployer): string | undefined {
+    const value = r.optional("driftSchedule");
+    if (deployer === "pulumi") {
+        if (value !== undefined && value !== "off") {
+            r.check(
+                `driftSchedule must be "off" (or unset) with deployer "pulumi": drift detection asks CloudFormation about ` +
+                    `the Serverless stack, which the pulumi deployer does not create (use \`pulumi preview --refresh\` there); got ${JSON.stringify(value)}`,
+            );
+        }
+        return undefined;
+    }
+    const schedule = value ?? "daily";
+    r.check(driftScheduleProblem("driftSchedule", schedule));
+    return schedule === "off" ? undefined : (DRIFT_SCHEDULES[schedule] ?? schedule);
+}
+
+function readPulumiCli(r: Reader): { version: string; sha256: string } {
+    const version = r.optional("pulumiCliVersion") ?? DEFAULT_PULUMI_CLI_VERSION;
+    if (!SEMVER.test(version))
+        r.check(`pulumiCliVersion must be a release such as "${DEFAULT_PULUMI_CLI_VERSION}"; got ${JSON.stringify(version)}`);
+    const sha256 = (
+        r.required(
+            "pulumiCliSha256",
+            `the SHA-256 of pulumi-v${version}-linux-x64.tar.gz, from https://github.com/pulumi/pulumi/releases/download/v${version}/pulumi-${version}-checksums.txt ` +
+                "(deployer pulumi installs that exact file in every build and refuses any other)",
+        ) ?? ""
+    ).toLowerCase();
+    if (sha256 && !SHA256.test(sha256)) r.check(`pulumiCliSha256 must be 64 hexadecimal digits; got ${JSON.stringify(sha256)}`);
+    return { version, sha256 };
 }
 
 /** Reads and validates the stack's configuration; throws ConfigError listing every problem. */
@@ -332,7 +431,9 @@ export function readStackConfig(source: ConfigSource): StackConfig {
             if (toolsAccountId) r.check(accountIdProblem("toolsAccountId", toolsAccountId));
             const pipelineBuildRoleName = r.optional("pipelineBuildRoleName") ?? DEFAULT_BUILD_ROLE_NAME;
             r.check(roleNameProblem("pipelineBuildRoleName", pipelineBuildRoleName));
-            config = { role, stage, toolsAccountId, pipelineBuildRoleName, logRetentionDays };
+            r.check(roleNameProblem("pipelineBuildRoleName (with its drift-check suffix)", driftRoleName(pipelineBuildRoleName)));
+            const deployer = readDeployer(r);
+            config = { role, stage, toolsAccountId, pipelineBuildRoleName, deployer, logRetentionDays };
             break;
         }
         case "tools": {
@@ -341,18 +442,40 @@ export function readStackConfig(source: ConfigSource): StackConfig {
             r.check(branchProblem("branch", branch));
             const buildRoleName = r.optional("buildRoleName") ?? DEFAULT_BUILD_ROLE_NAME;
             r.check(roleNameProblem("buildRoleName", buildRoleName));
+            r.check(roleNameProblem("buildRoleName (with its drift-check suffix)", driftRoleName(buildRoleName)));
             const stages = readStages(r);
+            const deployer = readDeployer(r);
+            const driftSchedule = readDriftSchedule(r, deployer);
+            const pulumiCli = deployer === "pulumi" ? readPulumiCli(r) : undefined;
             const notificationEmails = readStringList(r, "notificationEmails");
             for (const email of notificationEmails) {
                 if (!EMAIL.test(email)) r.check(`notificationEmails has ${JSON.stringify(email)}, which is not an e-mail address`);
             }
-            config = { role, source, branch, buildRoleName, stages, notificationEmails, logRetentionDays };
+            config = {
+                role,
+                source,
+                branch,
+                buildRoleName,
+                stages,
+                notificationEmails,
+                deployer,
+                driftSchedule,
+                pulumiCli,
+                logRetentionDays,
+            };
             break;
         }
         case "api": {
             const stage = r.required("stage", 'the stage to deploy, e.g. "dev"');
             if (stage) r.check(stageProblem("stage", stage));
-            config = { role, stage, logRetentionDays };
+            const permissionsBoundaryArn = r.optional("permissionsBoundaryArn");
+            if (permissionsBoundaryArn !== undefined && !POLICY_ARN.test(permissionsBoundaryArn)) {
+                r.check(
+                    `permissionsBoundaryArn must be an IAM policy ARN such as "arn:aws:iam::222222222222:policy/boundary-${SERVICE_NAME}-dev"; ` +
+                        `got ${JSON.stringify(permissionsBoundaryArn)}`,
+                );
+            }
+            config = { role, stage, permissionsBoundaryArn, logRetentionDays };
             break;
         }
         case "":

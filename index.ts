@@ -8,13 +8,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { ApiConfig, ConfigError, readStackConfig, SERVICE_NAME, StackConfig, TargetConfig, ToolsConfig } from "./config";
+import { ApiConfig, ConfigError, driftRoleName, readStackConfig, SERVICE_NAME, StackConfig, TargetConfig, ToolsConfig } from "./config";
 import { CrossAccountRoles } from "./components/cross-account-roles";
 import { DeploymentPipeline, DeployTarget } from "./components/deployment-pipeline";
+import { DriftDetection } from "./components/drift-detection";
 import { newPermissionsBoundary } from "./components/permissions-boundary";
 import { PRODUCT_API_ROUTES, ProductApi } from "./components/product-api";
 import { AccountContext, arns } from "./components/policies";
-import { readTargetStack, TargetOutputs } from "./components/target-stack";
+import { readTargetStack, TARGET_OUTPUTS } from "./components/target-stack";
 
 /** Where `npm run build` writes the function bundles both deployers ship. */
 const BUNDLE_DIR = path.join(__dirname, "build");
@@ -72,22 +73,24 @@ function targetStack(config: TargetConfig, provider: aws.Provider, region: strin
             stage: config.stage,
             toolsAccountId: config.toolsAccountId,
             pipelineBuildRoleName: config.pipelineBuildRoleName,
+            deployer: config.deployer,
             account,
         },
         { providers: { aws: provider } },
     );
-    const outputs: Record<keyof TargetOutputs, pulumi.Input<string>> = {
+    const common: Record<(typeof TARGET_OUTPUTS)[number], pulumi.Input<string>> = {
         serviceName: SERVICE_NAME,
         stage: config.stage,
         accountId: account.accountId,
         region,
         deployRoleArn: roles.deployRoleArn,
-        cfnExecutionRoleArn: roles.cfnExecutionRoleArn,
         deploymentBucketName: roles.deploymentBucketName,
         permissionsBoundaryArn: roles.permissionsBoundaryArn,
         trustedBuildRoleArn: roles.trustedBuildRoleArn,
     };
-    return outputs;
+    return config.deployer === "serverless"
+        ? { ...common, deployer: config.deployer, cfnExecutionRoleArn: roles.cfnExecutionRoleArn! }
+        : { ...common, deployer: config.deployer, pulumiSecretsKeyArn: roles.pulumiSecretsKeyArn! };
 }
 
 async function toolsStack(config: ToolsConfig, provider: aws.Provider, region: string) {
@@ -96,17 +99,20 @@ async function toolsStack(config: ToolsConfig, provider: aws.Provider, region: s
     const buildRoleArn = arns.role(ctx, config.buildRoleName);
     const targets: DeployTarget[] = [];
     for (const [index, stage] of config.stages.entries()) {
-        const outputs = await readTargetStack(stage, index, buildRoleArn);
+        const outputs = await readTargetStack(stage, index, buildRoleArn, config.deployer);
         targets.push({
             stage: outputs.stage,
             accountId: outputs.accountId,
             region: outputs.region,
             deployRoleArn: outputs.deployRoleArn,
-            cfnExecutionRoleArn: outputs.cfnExecutionRoleArn,
             deploymentBucketName: outputs.deploymentBucketName,
             permissionsBoundaryArn: outputs.permissionsBoundaryArn,
+            ...(outputs.deployer === "serverless"
+                ? { cfnExecutionRoleArn: outputs.cfnExecutionRoleArn }
+                : { pulumiSecretsKeyArn: outputs.pulumiSecretsKeyArn }),
             approval: stage.approval,
             smokeTest: stage.smokeTest,
+            rollbackOnFailure: stage.rollbackOnFailure,
         });
     }
     const pipeline = new DeploymentPipeline(
@@ -119,9 +125,29 @@ async function toolsStack(config: ToolsConfig, provider: aws.Provider, region: s
             account,
             logRetentionDays: config.logRetentionDays,
             notificationEmails: config.notificationEmails,
+            deployer: config.deployer,
+            pulumiCli: config.pulumiCli,
         },
         { providers: { aws: provider } },
     );
+    const drift =
+        config.driftSchedule === undefined
+            ? undefined
+            : new DriftDetection(
+                  "drift",
+                  {
+                      schedule: config.driftSchedule,
+                      targets: targets.map(({ stage, accountId, region, deployRoleArn }) => ({ stage, accountId, region, deployRoleArn })),
+                      roleName: driftRoleName(config.buildRoleName),
+                      notificationTopicArn: pipeline.notificationTopicArn,
+                      keyArn: pipeline.key.arn,
+                      sourceBucket: pipeline.artifactBucketName,
+                      sourceBucketArn: pipeline.artifactBucket.arn,
+                      account,
+                      logRetentionDays: config.logRetentionDays,
+                  },
+                  { providers: { aws: provider } },
+              );
     return {
         pipelineName: pipeline.pipelineName,
         cloneUrlHttp: pipeline.cloneUrlHttp,
@@ -129,6 +155,8 @@ async function toolsStack(config: ToolsConfig, provider: aws.Provider, region: s
         artifactBucketName: pipeline.artifactBucketName,
         notificationTopicArn: pipeline.notificationTopicArn,
         stages: config.stages.map((s) => s.name),
+        deployer: config.deployer,
+        driftCheckProject: drift?.projectName ?? "off",
     };
 }
 
@@ -138,13 +166,17 @@ function apiStack(config: ApiConfig, provider: aws.Provider, region: string) {
         throw new ConfigError([`function bundles missing (${missing.join(", ")}): run \`npm run build\` before \`pulumi up\``]);
     }
     const account = accountContext(provider, region);
-    const boundary = newPermissionsBoundary("api-permissions-boundary", { stage: config.stage, account }, { provider });
+    // Deployed by the pipeline (pulumi deployer), the function role gets the target stack's boundary, which the
+    // deploy role may only create roles with; deployed by hand, the stack brings its own.
+    const permissionsBoundaryArn =
+        config.permissionsBoundaryArn ??
+        newPermissionsBoundary("api-permissions-boundary", { stage: config.stage, account }, { provider }).arn;
     const api = new ProductApi(
         "product-api",
         {
             stage: config.stage,
             account,
-            permissionsBoundaryArn: boundary.arn,
+            permissionsBoundaryArn,
             logRetentionDays: config.logRetentionDays,
             bundleDir: BUNDLE_DIR,
         },

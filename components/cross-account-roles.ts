@@ -1,8 +1,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_NAME } from "../config";
+import { Deployer, SERVICE_NAME } from "../config";
 import { servicePrefix } from "./naming";
-import { AccountContext, cfnExecutionRolePolicy, deployRolePolicy, deployRoleTrustPolicy, serviceTrustPolicy, arns } from "./policies";
+import {
+    AccountContext,
+    accountKeyPolicy,
+    arns,
+    cfnExecutionRolePolicy,
+    deployRolePolicy,
+    deployRoleTrustPolicy,
+    serviceTrustPolicy,
+} from "./policies";
 import { newPermissionsBoundary } from "./permissions-boundary";
 import { SecureBucket } from "./secure-bucket";
 
@@ -11,8 +19,13 @@ export interface CrossAccountRolesArgs {
     readonly stage: string;
     /** The tools account running the pipeline. */
     readonly toolsAccountId: pulumi.Input<string>;
-    /** Name of the pipeline's CodeBuild role in the tools account: the only principal the deploy role trusts. */
+    /**
+     * Name of the pipeline's CodeBuild role in the tools account. The deploy role trusts exactly it and its
+     * drift-check role (the same name + `-drift`).
+     */
     readonly pipelineBuildRoleName: pulumi.Input<string>;
+    /** What the pipeline deploys with (default serverless): the deploy role gets that deployer's rights only. */
+    readonly deployer?: Deployer;
     /** This (target) account and region. */
     readonly account: pulumi.Input<AccountContext>;
     readonly serviceName?: string;
@@ -25,21 +38,30 @@ export interface CrossAccountRolesArgs {
 
 /**
  * The target-account half of the cross-account deployment:
- *  - a deploy role, assumable only by the tools account's pipeline build role, allowed to run CloudFormation
- *    for this stage's stack with the execution role and the deployment bucket, and nothing else;
- *  - a CloudFormation execution role, assumable only by CloudFormation in this account, that creates the
- *    service's resources (all named `<service>-<stage>-*`);
+ *  - a deploy role, assumable only by the tools account's pipeline build role (and its drift-check role);
+ *  - serverless deployer: the deploy role may run CloudFormation for this stage's stack with a CloudFormation
+ *    execution role, assumable only by CloudFormation in this account, that creates the service's resources
+ *    (all named `<service>-<stage>-*`); and detect drift on that stack, read-only;
+ *  - pulumi deployer: the deploy role creates those resources itself (the same rights), keeps Pulumi's state
+ *    in the deployment bucket and encrypts its secrets with a key of this account;
  *  - the permissions boundary every function role must carry;
- *  - the Serverless deployment bucket.
+ *  - the deployment bucket.
  */
 export class CrossAccountRoles extends pulumi.ComponentResource {
+    public readonly deployer: Deployer;
     public readonly deployRole: aws.iam.Role;
-    public readonly cfnExecutionRole: aws.iam.Role;
+    /** serverless deployer only */
+    public readonly cfnExecutionRole?: aws.iam.Role;
+    /** pulumi deployer only */
+    public readonly pulumiSecretsKey?: aws.kms.Key;
     public readonly permissionsBoundary: aws.iam.Policy;
     public readonly deploymentBucket: SecureBucket;
 
     public readonly deployRoleArn: pulumi.Output<string>;
-    public readonly cfnExecutionRoleArn: pulumi.Output<string>;
+    /** serverless deployer only */
+    public readonly cfnExecutionRoleArn?: pulumi.Output<string>;
+    /** pulumi deployer only */
+    public readonly pulumiSecretsKeyArn?: pulumi.Output<string>;
     public readonly permissionsBoundaryArn: pulumi.Output<string>;
     public readonly deploymentBucketName: pulumi.Output<string>;
     /** ARN of the one tools-account role the deploy role trusts (lets the tools stack check the pairing). */
@@ -63,27 +85,46 @@ export class CrossAccountRoles extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.cfnExecutionRole = new aws.iam.Role(
-            `${name}-cfn-execution-role`,
-            {
-                name: `cfn-exec-${prefix}`,
-                description: `Assumed by CloudFormation to deploy the ${prefix} stack`,
-                assumeRolePolicy: account.apply((ctx) => serviceTrustPolicy("cloudformation.amazonaws.com", ctx.accountId)),
-            },
-            { parent: this },
-        );
-        new aws.iam.RolePolicy(
-            `${name}-cfn-execution-policy`,
-            {
-                role: this.cfnExecutionRole.id,
-                policy: pulumi
-                    .all([account, this.deploymentBucket.bucketName, this.permissionsBoundary.arn])
-                    .apply(([ctx, deploymentBucketName, permissionsBoundaryArn]) =>
-                        cfnExecutionRolePolicy({ ctx, service, stage, deploymentBucketName, permissionsBoundaryArn }),
-                    ),
-            },
-            { parent: this },
-        );
+        this.deployer = args.deployer ?? "serverless";
+        if (this.deployer === "serverless") {
+            this.cfnExecutionRole = new aws.iam.Role(
+                `${name}-cfn-execution-role`,
+                {
+                    name: `cfn-exec-${prefix}`,
+                    description: `Assumed by CloudFormation to deploy the ${prefix} stack`,
+                    assumeRolePolicy: account.apply((ctx) => serviceTrustPolicy("cloudformation.amazonaws.com", ctx.accountId)),
+                },
+                { parent: this },
+            );
+            new aws.iam.RolePolicy(
+                `${name}-cfn-execution-policy`,
+                {
+                    role: this.cfnExecutionRole.id,
+                    policy: pulumi
+                        .all([account, this.deploymentBucket.bucketName, this.permissionsBoundary.arn])
+                        .apply(([ctx, deploymentBucketName, permissionsBoundaryArn]) =>
+                            cfnExecutionRolePolicy({ ctx, service, stage, deploymentBucketName, permissionsBoundaryArn }),
+                        ),
+                },
+                { parent: this },
+            );
+        } else {
+            this.pulumiSecretsKey = new aws.kms.Key(
+                `${name}-pulumi-secrets-key`,
+                {
+                    description: `Encrypts the secrets of the ${prefix} Pulumi stack (pulumi deployer)`,
+                    enableKeyRotation: true,
+                    deletionWindowInDays: 30,
+                    policy: account.apply((ctx) => JSON.stringify(accountKeyPolicy(ctx))),
+                },
+                { parent: this },
+            );
+            new aws.kms.Alias(
+                `${name}-pulumi-secrets-key-alias`,
+                { name: `alias/pulumi-secrets-${prefix}`, targetKeyId: this.pulumiSecretsKey.keyId },
+                { parent: this },
+            );
+        }
 
         this.deployRole = new aws.iam.Role(
             `${name}-deploy-role`,
@@ -99,21 +140,39 @@ export class CrossAccountRoles extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        new aws.iam.RolePolicy(
-            `${name}-deploy-policy`,
-            {
-                role: this.deployRole.id,
-                policy: pulumi
-                    .all([account, this.deploymentBucket.bucketName, this.cfnExecutionRole.arn])
-                    .apply(([ctx, deploymentBucketName, cfnExecutionRoleArn]) =>
-                        deployRolePolicy({ ctx, service, stage, deploymentBucketName, cfnExecutionRoleArn }),
-                    ),
-            },
-            { parent: this },
-        );
+        const deployPolicy =
+            this.deployer === "serverless"
+                ? pulumi
+                      .all([account, this.deploymentBucket.bucketName, this.cfnExecutionRole!.arn, this.permissionsBoundary.arn])
+                      .apply(([ctx, deploymentBucketName, cfnExecutionRoleArn, permissionsBoundaryArn]) =>
+                          deployRolePolicy({
+                              deployer: "serverless",
+                              ctx,
+                              service,
+                              stage,
+                              deploymentBucketName,
+                              cfnExecutionRoleArn,
+                              permissionsBoundaryArn,
+                          }),
+                      )
+                : pulumi
+                      .all([account, this.deploymentBucket.bucketName, this.pulumiSecretsKey!.arn, this.permissionsBoundary.arn])
+                      .apply(([ctx, deploymentBucketName, pulumiSecretsKeyArn, permissionsBoundaryArn]) =>
+                          deployRolePolicy({
+                              deployer: "pulumi",
+                              ctx,
+                              service,
+                              stage,
+                              deploymentBucketName,
+                              pulumiSecretsKeyArn,
+                              permissionsBoundaryArn,
+                          }),
+                      );
+        new aws.iam.RolePolicy(`${name}-deploy-policy`, { role: this.deployRole.id, policy: deployPolicy }, { parent: this });
 
         this.deployRoleArn = this.deployRole.arn;
-        this.cfnExecutionRoleArn = this.cfnExecutionRole.arn;
+        this.cfnExecutionRoleArn = this.cfnExecutionRole?.arn;
+        this.pulumiSecretsKeyArn = this.pulumiSecretsKey?.arn;
         this.permissionsBoundaryArn = this.permissionsBoundary.arn;
         this.deploymentBucketName = this.deploymentBucket.bucketName;
         this.trustedBuildRoleArn = pulumi
@@ -123,6 +182,7 @@ export class CrossAccountRoles extends pulumi.ComponentResource {
         this.registerOutputs({
             deployRoleArn: this.deployRoleArn,
             cfnExecutionRoleArn: this.cfnExecutionRoleArn,
+            pulumiSecretsKeyArn: this.pulumiSecretsKeyArn,
             permissionsBoundaryArn: this.permissionsBoundaryArn,
             deploymentBucketName: this.deploymentBucketName,
             trustedBuildRoleArn: this.trustedBuildRoleArn,

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_NAME, SmokeTestMode, SourceConfig } from "../config";
+import { Deployer, SERVICE_NAME, SmokeTestMode, SourceConfig } from "../config";
+import { pulumiStatePrefix } from "./naming";
 import { CodeCommitSource, CodeConnectionsSource, PipelineSource, SOURCE_ARTIFACT } from "./pipeline-source";
 import {
     AccountContext,
@@ -16,15 +17,26 @@ import { SecureBucket } from "./secure-bucket";
 /** What the pipeline needs to know about one target stack (read from its outputs) and how to promote to it. */
 export interface DeployTarget {
     readonly stage: string;
-    readonly accountId: pulumi.Input<string>;
-    readonly region: pulumi.Input<string>;
-    readonly deployRoleArn: pulumi.Input<string>;
-    readonly cfnExecutionRoleArn: pulumi.Input<string>;
-    readonly deploymentBucketName: pulumi.Input<string>;
-    readonly permissionsBoundaryArn: pulumi.Input<string>;
+    readonly accountId: string;
+    readonly region: string;
+    readonly deployRoleArn: string;
+    readonly deploymentBucketName: string;
+    readonly permissionsBoundaryArn: string;
+    /** serverless deployer: the role CloudFormation deploys the stack as */
+    readonly cfnExecutionRoleArn?: string;
+    /** pulumi deployer: the key the stage's Pulumi secrets are encrypted with */
+    readonly pulumiSecretsKeyArn?: string;
     /** A person approves before this stage deploys. */
     readonly approval: boolean;
     readonly smokeTest: SmokeTestMode;
+    /** A failed stage (its smoke test, typically) is rolled back to its last successful execution. */
+    readonly rollbackOnFailure: boolean;
+}
+
+/** The Pulumi CLI the pulumi deployer installs in each Deploy build: exactly this release file, by checksum. */
+export interface PulumiCli {
+    readonly version: string;
+    readonly sha256: string;
 }
 
 export interface DeploymentPipelineArgs {
@@ -41,13 +53,22 @@ export interface DeploymentPipelineArgs {
     readonly notificationEmails?: readonly string[];
     readonly serviceName?: string;
     readonly deployTimeoutMinutes?: pulumi.Input<number>;
+    /** What the Deploy actions run (default serverless); `pulumi` needs `pulumiCli`. */
+    readonly deployer?: Deployer;
+    readonly pulumiCli?: PulumiCli;
 }
+
+/** Buildspec of the deploy project, by deployer. */
+export const DEPLOY_BUILDSPECS: Record<Deployer, string> = { serverless: "buildspec.yml", pulumi: "buildspec-pulumi.yml" };
 
 /** CodeBuild image with Node.js 22 (Amazon Linux 2023 standard 5.0). */
 export const BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
 
 /** The artifact the Test stage produces (sources + tested bundles) and every later action consumes. */
 export const BUILD_ARTIFACT = "build";
+
+/** The pipeline stage holding a target stage's manual approval. */
+export const approvalStageName = (stage: string) => `Approve-${stage}`;
 
 /** Pipeline variable namespace of a stage's Deploy action; later actions read `#{<namespace>.API_URL}`. */
 export const deployNamespace = (stage: string) => `Deploy-${stage}`;
@@ -59,26 +80,29 @@ export const NOTIFICATION_EVENTS = [
     "codepipeline-pipeline-manual-approval-needed",
 ];
 
-/** Environment a Deploy action gives the build: names buildspec.yml and scripts/ci-deploy.sh rely on. */
-export function deployEnvironment(target: {
-    stage: string;
-    accountId: string;
-    region: string;
-    deployRoleArn: string;
-    cfnExecutionRoleArn: string;
-    deploymentBucketName: string;
-    permissionsBoundaryArn: string;
-    serviceName: string;
-}): Record<string, string> {
-    return {
+/**
+ * Environment a Deploy action gives the build: the names buildspec.yml / scripts/ci-deploy.sh (serverless) or
+ * buildspec-pulumi.yml / scripts/pulumi-deploy.sh (pulumi) rely on.
+ */
+export function deployEnvironment(target: DeployTarget & { serviceName: string }): Record<string, string> {
+    const common = {
         STAGE: target.stage,
         SERVICE_NAME: target.serviceName,
         TARGET_ACCOUNT_ID: target.accountId,
         TARGET_REGION: target.region,
         DEPLOY_ROLE_ARN: target.deployRoleArn,
-        CFN_EXECUTION_ROLE_ARN: target.cfnExecutionRoleArn,
         DEPLOYMENT_BUCKET: target.deploymentBucketName,
         PERMISSIONS_BOUNDARY_ARN: target.permissionsBoundaryArn,
+    };
+    if (target.cfnExecutionRoleArn !== undefined) return { ...common, CFN_EXECUTION_ROLE_ARN: target.cfnExecutionRoleArn };
+    if (target.pulumiSecretsKeyArn === undefined)
+        throw new Error(`target ${target.stage} has neither an execution role nor a Pulumi secrets key`);
+    return {
+        ...common,
+        // One stack per stage in a self-managed backend in the target's own bucket: the state never leaves the account.
+        PULUMI_BACKEND_URL: `s3://${target.deploymentBucketName}/${pulumiStatePrefix(target.stage, target.serviceName).replace(/\/$/, "")}?region=${target.region}`,
+        PULUMI_SECRETS_PROVIDER: `awskms:///${target.pulumiSecretsKeyArn}?region=${target.region}`,
+        PULUMI_STACK: target.stage,
     };
 }
 
@@ -94,9 +118,10 @@ function codeBuildEnvironmentVariables(vars: Record<string, string>): string {
 
 /**
  * The tools-account pipeline. Source → Test (unit tests with a report, then the bundles: one artifact that every
- * later stage deploys, so what was tested is what ships) → per target stage: [Approve] → Deploy (assume the
- * target's deploy role, Serverless deploy) → SmokeTest (against the URL Deploy exported). Runs queue; failures,
- * successes and approvals are notified on an encrypted SNS topic.
+ * later stage deploys, so what was tested is what ships) → per target stage: [Approve-<stage>] → <stage>: Deploy
+ * (assume the target's deploy role, then `sls deploy` or `pulumi up`) → SmokeTest (against the URL Deploy
+ * exported), rolled back to its last good execution when it fails. Runs queue; failures, successes and approvals
+ * are notified on an encrypted SNS topic.
  */
 export class DeploymentPipeline extends pulumi.ComponentResource {
     public readonly source: PipelineSource;
@@ -261,6 +286,7 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                 buildspec: string;
                 timeoutMinutes: pulumi.Input<number>;
                 description: string;
+                environment?: Record<string, string>;
             },
         ) =>
             new aws.codebuild.Project(
@@ -283,7 +309,11 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                         imagePullCredentialsType: "CODEBUILD",
                         // No Docker builds here; privileged mode would give the build root on the host's Docker daemon.
                         privilegedMode: false,
-                        environmentVariables: [{ name: "SERVICE_NAME", value: service, type: "PLAINTEXT" }],
+                        environmentVariables: Object.entries({ SERVICE_NAME: service, ...settings.environment }).map(([name, value]) => ({
+                            name,
+                            value,
+                            type: "PLAINTEXT",
+                        })),
                     },
                     logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: settings.logGroup.name } },
                 },
@@ -299,13 +329,22 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
             timeoutMinutes: 20,
             description: `Type-checks and unit-tests ${service}, then builds the function bundles every stage deploys`,
         });
+        const deployer = args.deployer ?? "serverless";
+        if (deployer === "pulumi" && !args.pulumiCli) throw new Error("DeploymentPipeline: deployer pulumi needs pulumiCli");
         this.deployProject = project("deploy", {
             role: this.buildRole,
             rolePolicy: buildPolicy,
             logGroup: deployLogs,
-            buildspec: "buildspec.yml",
+            buildspec: DEPLOY_BUILDSPECS[deployer],
             timeoutMinutes: args.deployTimeoutMinutes ?? 30,
-            description: `Assumes a target's deploy role and deploys ${service} with the Serverless Framework`,
+            description:
+                deployer === "serverless"
+                    ? `Assumes a target's deploy role and deploys ${service} with the Serverless Framework`
+                    : `Assumes a target's deploy role and deploys ${service} with pulumi up (ProductApi)`,
+            environment:
+                deployer === "pulumi"
+                    ? { PULUMI_CLI_VERSION: args.pulumiCli!.version, PULUMI_CLI_SHA256: args.pulumiCli!.sha256 }
+                    : undefined,
         });
         this.smokeTestProject = project("smoke-test", {
             role: this.ciRole,
@@ -360,22 +399,28 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
             ],
         };
 
-        const targetStages = args.targets.map((target, i) => {
+        // Per target: an approval stage when asked for, then the stage itself, Deploy → SmokeTest. The approval is a
+        // stage of its own so that rolling the stage back (below) redeploys at once, without waiting for a person.
+        const targetStages = args.targets.flatMap((target, i) => {
             const previous = i > 0 ? args.targets[i - 1].stage : undefined;
-            const approve = {
-                name: "Approve",
-                category: "Approval",
-                owner: "AWS",
-                provider: "Manual",
-                version: "1",
-                runOrder: 1,
-                configuration: {
-                    NotificationArn: this.notifications.arn,
-                    CustomData: previous
-                        ? `Deploy commit #{SourceVariables.CommitId} to ${target.stage}? It passed ${previous}'s smoke test at #{${deployNamespace(previous)}.API_URL}.`
-                        : `Deploy commit #{SourceVariables.CommitId} to ${target.stage}? It passed the unit tests.`,
-                    ...(previous ? { ExternalEntityLink: `#{${deployNamespace(previous)}.API_URL}` } : {}),
-                },
+            const approval = {
+                name: approvalStageName(target.stage),
+                actions: [
+                    {
+                        name: "Approve",
+                        category: "Approval",
+                        owner: "AWS",
+                        provider: "Manual",
+                        version: "1",
+                        configuration: {
+                            NotificationArn: this.notifications.arn,
+                            CustomData: previous
+                                ? `Deploy commit #{SourceVariables.CommitId} to ${target.stage}? It passed ${previous}'s smoke test at #{${deployNamespace(previous)}.API_URL}.`
+                                : `Deploy commit #{SourceVariables.CommitId} to ${target.stage}? It passed the unit tests.`,
+                            ...(previous ? { ExternalEntityLink: `#{${deployNamespace(previous)}.API_URL}` } : {}),
+                        },
+                    },
+                ],
             };
             const deploy = {
                 name: "Deploy",
@@ -383,35 +428,13 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                 owner: "AWS",
                 provider: "CodeBuild",
                 version: "1",
-                runOrder: 2,
+                runOrder: 1,
                 namespace: deployNamespace(target.stage),
                 inputArtifacts: [BUILD_ARTIFACT],
                 outputArtifacts: [`deploy_${target.stage.replace(/-/g, "_")}`],
                 configuration: {
                     ProjectName: this.deployProject.name,
-                    EnvironmentVariables: pulumi
-                        .all([
-                            target.accountId,
-                            target.region,
-                            target.deployRoleArn,
-                            target.cfnExecutionRoleArn,
-                            target.deploymentBucketName,
-                            target.permissionsBoundaryArn,
-                        ])
-                        .apply(([accountId, region, deployRoleArn, cfnExecutionRoleArn, deploymentBucketName, permissionsBoundaryArn]) =>
-                            codeBuildEnvironmentVariables(
-                                deployEnvironment({
-                                    stage: target.stage,
-                                    serviceName: service,
-                                    accountId,
-                                    region,
-                                    deployRoleArn,
-                                    cfnExecutionRoleArn,
-                                    deploymentBucketName,
-                                    permissionsBoundaryArn,
-                                }),
-                            ),
-                        ),
+                    EnvironmentVariables: codeBuildEnvironmentVariables(deployEnvironment({ ...target, serviceName: service })),
                 },
             };
             const smokeTest = {
@@ -420,14 +443,23 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                 owner: "AWS",
                 provider: "CodeBuild",
                 version: "1",
-                runOrder: 3,
+                runOrder: 2,
                 inputArtifacts: [BUILD_ARTIFACT],
                 configuration: {
                     ProjectName: this.smokeTestProject.name,
                     EnvironmentVariables: codeBuildEnvironmentVariables(smokeTestEnvironment(target.stage, target.smokeTest)),
                 },
             };
-            return { name: target.stage, actions: target.approval ? [approve, deploy, smokeTest] : [deploy, smokeTest] };
+            const stage = {
+                name: target.stage,
+                actions: [deploy, smokeTest],
+                // CodePipeline V2 stage rollback: when Deploy or SmokeTest fails, the stage is run again with the
+                // artifacts and variables of its last successful execution, so the failing build is never what
+                // stays deployed. With no successful execution yet (a stage's first deploy) there is nothing to
+                // roll back to and the stage simply fails. Either way this execution stops here and is notified.
+                ...(target.rollbackOnFailure ? { onFailure: { result: "ROLLBACK" } } : {}),
+            };
+            return target.approval ? [approval, stage] : [stage];
         });
 
         this.pipeline = new aws.codepipeline.Pipeline(

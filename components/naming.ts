@@ -25,3 +25,8 @@ export const serviceNames = (stage: string, service: string = SERVICE_NAME) => {
 export function deploymentObjectPrefix(stage: string, service: string = SERVICE_NAME): string {
     return `serverless/${service}/${stage}/`;
 }
+
+/** The pulumi deployer's self-managed backend keeps a stage's state under `pulumi/<service>/<stage>/` in the same bucket. */
+export function pulumiStatePrefix(stage: string, service: string = SERVICE_NAME): string {
+    return `pulumi/${service}/${stage}/`;
+}

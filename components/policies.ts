@@ -9,7 +9,8 @@
 //     service trust to this account by `aws:SourceAccount` (confused-deputy protection).
 
 import type * as aws from "@pulumi/aws";
-import { deploymentObjectPrefix, serviceNames } from "./naming";
+import { driftRoleName } from "../config";
+import { deploymentObjectPrefix, pulumiStatePrefix, serviceNames } from "./naming";
 
 export type PolicyDocument = aws.iam.PolicyDocument;
 export type PolicyStatement = aws.iam.PolicyStatement;
@@ -64,24 +65,24 @@ export function lambdaTrustPolicy(): PolicyDocument {
 }
 
 /**
- * Trust of the target's deploy role: the tools account, but only its pipeline build role.
+ * Trust of the target's deploy role: the tools account, but only its pipeline build role and its drift-check
+ * role (`<build role name>-drift`, which runs read-only drift detection).
  *
- * The principal is the tools account with an `aws:PrincipalArn` condition rather than the role ARN itself,
+ * The principal is the tools account with an `aws:PrincipalArn` condition rather than the role ARNs themselves,
  * because IAM rejects a trust policy naming a role that does not exist yet: this way the target stack can be
- * deployed before the tools stack, and recreating the build role does not silently break the trust (a role
- * principal is stored by its unique ID). The condition pins it to exactly one role, unlike the blog sample,
- * which trusted every principal of the tools account.
+ * deployed before the tools stack (and whether or not drift detection is on), and recreating a role does not
+ * silently break the trust (a role principal is stored by its unique ID). The condition pins it to exactly these
+ * roles, unlike the blog sample, which trusted every principal of the tools account.
  */
 export function deployRoleTrustPolicy(args: { partition: string; toolsAccountId: string; buildRoleName: string }): PolicyDocument {
+    const tools = { partition: args.partition, accountId: args.toolsAccountId };
     return document({
-        Sid: "PipelineBuildRoleOnly",
+        Sid: "PipelineRolesOnly",
         Effect: "Allow",
         Principal: { AWS: `arn:${args.partition}:iam::${args.toolsAccountId}:root` },
         Action: "sts:AssumeRole",
         Condition: {
-            ArnEquals: {
-                "aws:PrincipalArn": arns.role({ partition: args.partition, accountId: args.toolsAccountId }, args.buildRoleName),
-            },
+            ArnEquals: { "aws:PrincipalArn": [arns.role(tools, args.buildRoleName), arns.role(tools, driftRoleName(args.buildRoleName))] },
         },
     });
 }
@@ -121,20 +122,57 @@ export const DEPLOY_STACK_ACTIONS = [
 ];
 
 /**
- * What the pipeline may do in the target account once it assumed the deploy role: drive CloudFormation for
- * this stage's stack, with the execution role, from the deployment bucket. It cannot create or change IAM,
- * Lambda, API Gateway or DynamoDB resources itself; CloudFormation does that with the execution role.
+ * What the pipeline may do in the target account once it assumed the deploy role, for the deployer the target is
+ * set up for:
+ *  - serverless: drive CloudFormation for this stage's stack, with the execution role, from the deployment
+ *    bucket. It cannot create or change IAM, Lambda, API Gateway or DynamoDB resources itself; CloudFormation does
+ *    that with the execution role. Plus read-only drift detection on that stack.
+ *  - pulumi: `pulumi up` of ProductApi creates the resources itself, so the role gets what the execution role
+ *    would (the same statements: same resource types, same names, function roles only with the boundary), plus
+ *    the Pulumi state under `pulumi/<service>/<stage>/` of the deployment bucket and the stage's secrets key.
  */
-export function deployRolePolicy(args: TargetPolicyArgs & { cfnExecutionRoleArn: string }): PolicyDocument {
+export function deployRolePolicy(
+    args: TargetPolicyArgs &
+        (
+            | { deployer: "serverless"; cfnExecutionRoleArn: string; permissionsBoundaryArn: string }
+            | { deployer: "pulumi"; pulumiSecretsKeyArn: string; permissionsBoundaryArn: string }
+        ),
+): PolicyDocument {
     const { ctx } = args;
-    const names = serviceNames(args.stage, args.service);
     const bucketArn = arns.bucket(ctx.partition, args.deploymentBucketName);
+    const deploymentBucket: PolicyStatement = {
+        Sid: "DeploymentBucket",
+        Effect: "Allow",
+        Action: ["s3:ListBucket", "s3:GetBucketLocation"],
+        Resource: bucketArn,
+    };
+    if (args.deployer === "pulumi") {
+        return document(
+            deploymentBucket,
+            {
+                // The self-managed backend: stack state, history, backups and locks of this stage only.
+                Sid: "PulumiState",
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                Resource: `${bucketArn}/${pulumiStatePrefix(args.stage, args.service)}*`,
+            },
+            {
+                Sid: "PulumiSecrets",
+                Effect: "Allow",
+                Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                Resource: args.pulumiSecretsKeyArn,
+            },
+            ...serviceResourceStatements({ ...args, functionCodeFromBucket: false }),
+        );
+    }
+    const names = serviceNames(args.stage, args.service);
+    const stackArn = arns.cloudFormationStack(ctx, names.stack);
     return document(
         {
             Sid: "ServiceStack",
             Effect: "Allow",
             Action: DEPLOY_STACK_ACTIONS,
-            Resource: arns.cloudFormationStack(ctx, names.stack),
+            Resource: stackArn,
         },
         {
             // ValidateTemplate supports no resource-level permissions (AWS requires "*"); it only parses a template.
@@ -143,12 +181,7 @@ export function deployRolePolicy(args: TargetPolicyArgs & { cfnExecutionRoleArn:
             Action: "cloudformation:ValidateTemplate",
             Resource: "*",
         },
-        {
-            Sid: "DeploymentBucket",
-            Effect: "Allow",
-            Action: ["s3:ListBucket", "s3:GetBucketLocation"],
-            Resource: bucketArn,
-        },
+        deploymentBucket,
         {
             Sid: "DeploymentArtifacts",
             Effect: "Allow",
@@ -169,10 +202,52 @@ export function deployRolePolicy(args: TargetPolicyArgs & { cfnExecutionRoleArn:
             Action: "lambda:GetFunction",
             Resource: arns.lambdaFunctions(ctx, names.prefix),
         },
-        // No API Gateway right: osls calls API Gateway only for settings serverless.yml does not use (its "update-stage
-        // hack" for provider.tracing.apiGateway, logs.restApi, tags and metrics; API keys). tests/deploy runs the
-        // deploy with this policy enforced and sees no API Gateway call.
+        // No API Gateway write: osls calls API Gateway only for settings serverless.yml does not use (its
+        // "update-stage hack" for provider.tracing.apiGateway, logs.restApi, tags and metrics; API keys).
+        // tests/deploy runs the deploy with this policy enforced and sees no API Gateway call.
+        ...driftDetectionStatements({ ...args, stackArn }),
     );
+}
+
+/**
+ * Drift detection on the stage's stack, read-only. CloudFormation reads the live resources with the caller's
+ * credentials, so the caller needs read access to each resource type of the template: exactly the read actions
+ * (Get/Describe/List) the execution role holds, on the same resources. No write.
+ */
+function driftDetectionStatements(args: TargetPolicyArgs & { stackArn: string; permissionsBoundaryArn: string }): PolicyStatement[] {
+    const reads = serviceResourceStatements({ ...args, functionCodeFromBucket: false })
+        .filter((s) => s.Effect === "Allow")
+        .map((s) => ({ ...s, Action: actionsOf(s).filter((a) => READ_ACTION.test(a) && a !== "iam:PassRole") }))
+        .filter((s) => s.Action.length > 0)
+        .map(({ Condition: _condition, ...s }) => ({ ...s, Sid: `DriftRead${s.Sid}` }));
+    return [
+        {
+            Sid: "DetectStackDrift",
+            Effect: "Allow",
+            Action: [
+                "cloudformation:DetectStackDrift",
+                "cloudformation:DetectStackResourceDrift",
+                "cloudformation:DescribeStackResourceDrifts",
+            ],
+            Resource: args.stackArn,
+        },
+        {
+            // DescribeStackDriftDetectionStatus takes a detection ID and has no resource-level permission: AWS requires "*".
+            Sid: "DriftDetectionStatus",
+            Effect: "Allow",
+            Action: "cloudformation:DescribeStackDriftDetectionStatus",
+            Resource: "*",
+        },
+        ...reads,
+    ];
+}
+
+/** Read actions, as IAM names them; apigateway:GET reads API Gateway. */
+const READ_ACTION = /^[a-z0-9-]+:(Get|Describe|List|GET$)/;
+
+function actionsOf(s: PolicyStatement): string[] {
+    const action = (s as { Action?: string | string[] }).Action;
+    return action === undefined ? [] : Array.isArray(action) ? action : [action];
 }
 
 /**
@@ -182,12 +257,31 @@ export function deployRolePolicy(args: TargetPolicyArgs & { cfnExecutionRoleArn:
  * allows; this closes the blog sample's `iam:*Role*` on `*` privilege escalation.
  */
 export function cfnExecutionRolePolicy(args: TargetPolicyArgs & { permissionsBoundaryArn: string }): PolicyDocument {
+    return document(...serviceResourceStatements({ ...args, functionCodeFromBucket: true }));
+}
+
+/**
+ * The product API's resources, by type: functions, their resource policies, log groups, the REST API, the
+ * table and the function role. Whoever creates them holds these: CloudFormation's execution role (serverless
+ * deployer), or the deploy role itself (pulumi deployer). `functionCodeFromBucket`: the function code is read
+ * from the deployment bucket by the caller of CreateFunction (CloudFormation's case; Pulumi uploads the zip).
+ */
+function serviceResourceStatements(
+    args: TargetPolicyArgs & { permissionsBoundaryArn: string; functionCodeFromBucket: boolean },
+): PolicyStatement[] {
     const { ctx } = args;
     const names = serviceNames(args.stage, args.service);
     const functionRoles = arns.role(ctx, `${names.prefix}-*`);
     const bucketArn = arns.bucket(ctx.partition, args.deploymentBucketName);
     const logGroupPrefix = `/aws/lambda/${names.prefix}-`;
-    return document(
+    const functionCode: PolicyStatement = {
+        Sid: "FunctionCode",
+        Effect: "Allow",
+        // Lambda fetches the code zip with the credentials of whoever calls CreateFunction: this role.
+        Action: ["s3:GetObject", "s3:GetObjectVersion"],
+        Resource: `${bucketArn}/${deploymentObjectPrefix(args.stage, args.service)}*`,
+    };
+    const statements: PolicyStatement[] = [
         {
             Sid: "ServiceFunctions",
             Effect: "Allow",
@@ -220,13 +314,7 @@ export function cfnExecutionRolePolicy(args: TargetPolicyArgs & { permissionsBou
             Resource: arns.lambdaFunctions(ctx, names.prefix),
             Condition: { StringEquals: { "lambda:Principal": "apigateway.amazonaws.com" } },
         },
-        {
-            Sid: "FunctionCode",
-            Effect: "Allow",
-            // Lambda fetches the code zip with the credentials of whoever calls CreateFunction: this role.
-            Action: ["s3:GetObject", "s3:GetObjectVersion"],
-            Resource: `${bucketArn}/${deploymentObjectPrefix(args.stage, args.service)}*`,
-        },
+        ...(args.functionCodeFromBucket ? [functionCode] : []),
         {
             Sid: "FunctionLogGroups",
             Effect: "Allow",
@@ -336,7 +424,8 @@ export function cfnExecutionRolePolicy(args: TargetPolicyArgs & { permissionsBou
             Resource: functionRoles,
             Condition: { StringEquals: { "iam:PassedToService": "lambda.amazonaws.com" } },
         },
-    );
+    ];
+    return statements;
 }
 
 /**
@@ -451,6 +540,46 @@ export function buildRolePolicy(args: {
 }
 
 /**
+ * The drift-check project's role: its logs, its own source object, the configured deploy roles (whose drift
+ * statements are read-only), and publishing what it finds to the pipeline's encrypted topic. Nothing else.
+ */
+export function driftRolePolicy(args: {
+    logGroupArn: string;
+    sourceBucketArn: string;
+    sourceObjectArn: string;
+    deployRoleArns: readonly string[];
+    notificationTopicArn: string;
+    keyArn: string;
+}): PolicyDocument {
+    return document(
+        buildLogStatement([args.logGroupArn]),
+        {
+            // CodeBuild reads an S3 source's bucket location and ACL before the object.
+            Sid: "DriftCheckSourceBucket",
+            Effect: "Allow",
+            Action: ["s3:GetBucketLocation", "s3:GetBucketAcl"],
+            Resource: args.sourceBucketArn,
+        },
+        { Sid: "DriftCheckSource", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: args.sourceObjectArn },
+        { Sid: "AssumeTargetDeployRoles", Effect: "Allow", Action: "sts:AssumeRole", Resource: [...args.deployRoleArns] },
+        { Sid: "PublishDrift", Effect: "Allow", Action: "sns:Publish", Resource: args.notificationTopicArn },
+        {
+            // The source object and the topic are encrypted with the pipeline key: reading one and publishing to
+            // the other need it (SNS asks for a data key on the publisher's behalf).
+            Sid: "PipelineKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: args.keyArn,
+        },
+    );
+}
+
+/** EventBridge may start this one build project (the drift check's schedule). */
+export function startBuildPolicy(projectArn: string): PolicyDocument {
+    return document({ Sid: "StartThisBuild", Effect: "Allow", Action: "codebuild:StartBuild", Resource: projectArn });
+}
+
+/**
  * The test and smoke-test projects' role: their logs, the artifacts, and the test reports. It can assume no
  * role: the code under test never runs with deploy permissions.
  */
@@ -550,32 +679,41 @@ function artifactStatements(bucketArn: string, keyArn: string): PolicyStatement[
 }
 
 /**
- * Key policy of the pipeline key (artifacts and notifications). In a key policy, "*" as the resource means
- * "this key". The first statement is the one AWS creates by default: it lets IAM policies in this account grant
- * use of the key (as the build and pipeline role policies do) and keeps the key manageable; without it a key
- * can become unmanageable. It is a key policy, not a role trust: no other account gets anything.
- * The second lets CodeStar Notifications publish to the encrypted topic, only through SNS in this account.
+ * The statement AWS puts in every key policy by default. In a key policy, "*" as the resource means "this key".
+ * It lets IAM policies in this account grant use of the key (as the role policies here do) and keeps the key
+ * manageable; without it a key can become unmanageable. It is a key policy, not a role trust: no other account
+ * gets anything.
+ */
+function keyOfThisAccountStatement(args: { partition: string; accountId: string }): PolicyStatement {
+    return {
+        Sid: "EnableIamPoliciesOfThisAccount",
+        Effect: "Allow",
+        Principal: { AWS: `arn:${args.partition}:iam::${args.accountId}:root` },
+        Action: "kms:*",
+        Resource: "*",
+    };
+}
+
+/** Key policy of a key that only IAM policies of its own account grant (the pulumi deployer's secrets key). */
+export function accountKeyPolicy(args: { partition: string; accountId: string }): PolicyDocument {
+    return document(keyOfThisAccountStatement(args));
+}
+
+/**
+ * Key policy of the pipeline key (artifacts and notifications): the default statement, and CodeStar
+ * Notifications may publish to the encrypted topic, only through SNS in this account.
  */
 export function pipelineKeyPolicy(args: { partition: string; accountId: string; region: string }): PolicyDocument {
-    return document(
-        {
-            Sid: "EnableIamPoliciesOfThisAccount",
-            Effect: "Allow",
-            Principal: { AWS: `arn:${args.partition}:iam::${args.accountId}:root` },
-            Action: "kms:*",
-            Resource: "*",
+    return document(keyOfThisAccountStatement(args), {
+        Sid: "NotificationsToEncryptedTopic",
+        Effect: "Allow",
+        Principal: { Service: "codestar-notifications.amazonaws.com" },
+        Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+        Resource: "*",
+        Condition: {
+            StringEquals: { "kms:ViaService": `sns.${args.region}.amazonaws.com`, "aws:SourceAccount": args.accountId },
         },
-        {
-            Sid: "NotificationsToEncryptedTopic",
-            Effect: "Allow",
-            Principal: { Service: "codestar-notifications.amazonaws.com" },
-            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-            Resource: "*",
-            Condition: {
-                StringEquals: { "kms:ViaService": `sns.${args.region}.amazonaws.com`, "aws:SourceAccount": args.accountId },
-            },
-        },
-    );
+    });
 }
 
 /** Topic policy of the pipeline's notifications: only CodeStar Notifications, for this account, may publish. */

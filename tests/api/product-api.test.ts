@@ -81,6 +81,19 @@ describe("api stack (index.ts, Pulumi.api.yaml)", () => {
         });
     });
 
+    it("as the pulumi deployer runs it: the target's boundary on the function role, and no boundary of its own", async () => {
+        const boundaryArn = "arn:aws:iam::222222222222:policy/boundary-product-catalog-service-dev";
+        const config = {
+            ...loadStackFile("Pulumi.api.yaml"),
+            "serverless-cross-account-cicd:stage": "dev",
+            "serverless-cross-account-cicd:permissionsBoundaryArn": boundaryArn,
+        };
+        const { cloud: c } = await runStack({ stack: "dev", accountId: TARGET_ACCOUNT, config });
+        expect(c.ofType("aws:iam/policy:Policy")).to.deep.equal([]);
+        expect(c.one("aws:iam/role:Role").inputs.permissionsBoundary).to.equal(boundaryArn);
+        expect(cloud.one("aws:iam/role:Role").inputs.permissionsBoundary).to.equal(cloud.one("aws:iam/policy:Policy").state.arn);
+    });
+
     it("fails with what to do when the bundles are not built", async () => {
         const fs = await import("fs");
         const zip = path.join(ROOT, "build", "find-product.zip");

@@ -111,8 +111,58 @@ describe("buildspec-smoke.yml (SmokeTest action)", () => {
     });
 });
 
+describe("buildspec-pulumi.yml (Deploy action, pulumi deployer)", () => {
+    const spec = yaml.load(readFileSync(join(ROOT, "buildspec-pulumi.yml"), "utf8")) as Buildspec;
+    const steps = PHASES.flatMap((phase) => (spec.phases[phase]?.commands ?? []).map((command) => ({ phase, command })));
+    const at = (re: RegExp) => steps.findIndex((c) => re.test(c.command));
+
+    it("installs the lockfile's dependencies and the pinned Pulumi CLI, then deploys with pulumi-deploy.sh, aborting on failure", () => {
+        expect(spec.phases.install?.["runtime-versions"]).to.deep.equal({ nodejs: 22 });
+        const install = at(/^npm ci --prefer-offline$/);
+        const cli = at(/^PULUMI_BIN="\$\(bash scripts\/install-pulumi\.sh\)"$/);
+        const path = at(/^export PATH="\$PULUMI_BIN:\$PATH"$/);
+        const deploy = at(/^bash scripts\/pulumi-deploy\.sh$/);
+        expect(
+            [install, cli, path, deploy].every((i) => i > -1),
+            JSON.stringify(steps),
+        ).to.equal(true);
+        expect(install < cli && cli < path && path < deploy).to.equal(true);
+        expect(steps[deploy].phase).to.equal("build");
+        for (const phase of ["install", "build"] as const) expect(spec.phases[phase]?.["on-failure"], phase).to.equal("ABORT");
+        expect(
+            steps.some((c) => /\bpulumi (up|login|stack)\b/.test(c.command)),
+            "pulumi only inside pulumi-deploy.sh",
+        ).to.equal(false);
+        expect(
+            steps.some((c) => /get\.pulumi\.com|curl .*\| *(ba)?sh/.test(c.command)),
+            "no unpinned installer",
+        ).to.equal(false);
+    });
+
+    it("exports API_URL and ships deploy-output.json like the serverless deployer", () => {
+        expect(spec.env?.["exported-variables"]).to.deep.equal(buildspec.env?.["exported-variables"]);
+        expect(spec.artifacts).to.deep.equal(buildspec.artifacts);
+        const tail = (b: Buildspec) => b.phases.build!.commands!.slice(1);
+        expect(tail(spec)).to.deep.equal(tail(buildspec));
+    });
+});
+
+describe("buildspec-drift.yml (drift check)", () => {
+    const spec = yaml.load(readFileSync(join(ROOT, "buildspec-drift.yml"), "utf8")) as Buildspec;
+
+    it("runs the dependency-free drift check on Node.js 22, aborting on failure", () => {
+        expect(spec.phases.install?.["runtime-versions"]).to.deep.equal({ nodejs: 22 });
+        expect(spec.phases.build?.commands).to.deep.equal(["node scripts/drift-check.mjs"]);
+        for (const phase of ["install", "build"] as const) expect(spec.phases[phase]?.["on-failure"], phase).to.equal("ABORT");
+    });
+});
+
 describe("no credential tracing or echoing in buildspec*.yml and scripts/*.sh", () => {
-    const files = [BUILDSPEC_PATH, join(ROOT, "buildspec-test.yml"), join(ROOT, "buildspec-smoke.yml"), ...SHELL_SCRIPTS];
+    const files = [
+        BUILDSPEC_PATH,
+        ...["buildspec-test.yml", "buildspec-smoke.yml", "buildspec-pulumi.yml", "buildspec-drift.yml"].map((f) => join(ROOT, f)),
+        ...SHELL_SCRIPTS,
+    ];
     const forbidden: [string, RegExp][] = [
         ["xtrace via set -x / set -ex / set -euxo", /\bset\s+-[a-wyz]*x/],
         ["xtrace via set -o xtrace", /\bset\s+-o\s+xtrace\b/],
@@ -129,6 +179,8 @@ describe("no credential tracing or echoing in buildspec*.yml and scripts/*.sh", 
         expect(SHELL_SCRIPTS.map((f) => f.slice(ROOT.length + 1)).sort()).to.include.members([
             "scripts/assume-deploy-role.sh",
             "scripts/ci-deploy.sh",
+            "scripts/install-pulumi.sh",
+            "scripts/pulumi-deploy.sh",
         ]);
     });
 

@@ -32,7 +32,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { AllStacks, deployActionEnvironment, loadAllStacks, RoleModel } from "../iam/policies-from-stacks";
+import { AllStacks, deployActionEnvironment, loadAllStacks, RoleModel, StackModel } from "../iam/policies-from-stacks";
 import { Moto } from "../helpers/moto";
 
 export interface SessionCredentials extends AwsCredentialIdentity {
@@ -97,7 +97,11 @@ export function destroyClients(c: Clients) {
     for (const client of Object.values(c)) client.destroy();
 }
 
-async function createAdmin(moto: Moto, region: string, account: string): Promise<Clients> {
+/**
+ * An administrator of `account` (a user with `*` on `*`): stands for whoever runs `pulumi up` there. Created
+ * before access control is on, with moto's account header; afterwards its access key says which account it is in.
+ */
+export async function createAdministrator(moto: Moto, region: string, account: string): Promise<Clients> {
     const bootstrap = clients(moto, region, { accessKeyId: "bootstrap", secretAccessKey: "bootstrap" }, account);
     try {
         await bootstrap.iam.send(new CreateUserCommand({ UserName: "administrator" }));
@@ -132,38 +136,25 @@ export async function createRole(iam: IAMClient, role: RoleModel): Promise<void>
     }
 }
 
-export async function setUpAccounts(moto: Moto): Promise<Accounts> {
-    const stacks = await loadAllStacks();
-    const { target, tools } = stacks;
-    const deployEnv = deployActionEnvironment(tools, target.outputs.stage);
-    const region = deployEnv.TARGET_REGION;
-    const admin = {
-        tools: await createAdmin(moto, region, tools.roles[0].accountId),
-        target: await createAdmin(moto, region, deployEnv.TARGET_ACCOUNT_ID),
-    };
-
-    // target stack
+/** A target stack in its account: the boundary (and any other managed policy), every role, the deployment bucket. */
+export async function createTargetStack(admin: Clients, target: StackModel): Promise<void> {
     for (const p of target.policies) {
-        const { Policy } = await admin.target.iam.send(
-            new CreatePolicyCommand({ PolicyName: p.name, PolicyDocument: JSON.stringify(p.policy) }),
-        );
-        if (Policy?.Arn !== p.arn) throw new Error(`boundary created as ${Policy?.Arn}, the stack models ${p.arn}`);
+        const { Policy } = await admin.iam.send(new CreatePolicyCommand({ PolicyName: p.name, PolicyDocument: JSON.stringify(p.policy) }));
+        if (Policy?.Arn !== p.arn) throw new Error(`policy created as ${Policy?.Arn}, the stack models ${p.arn}`);
     }
-    for (const role of target.roles) await createRole(admin.target.iam, role);
-    const bucket = target.bucket("deployment-bucket");
-    if (bucket.name !== deployEnv.DEPLOYMENT_BUCKET)
-        throw new Error(`deployment bucket ${bucket.name} is not the pipeline's ${deployEnv.DEPLOYMENT_BUCKET}`);
-    await admin.target.s3.send(new CreateBucketCommand({ Bucket: bucket.name }));
-    await admin.target.s3.send(new PutBucketVersioningCommand({ Bucket: bucket.name, VersioningConfiguration: { Status: "Enabled" } }));
-    await admin.target.s3.send(
+    for (const role of target.roles) await createRole(admin.iam, role);
+    const bucket = target.bucket("deployment-bucket").name;
+    await admin.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await admin.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+    await admin.s3.send(
         new PutBucketEncryptionCommand({
-            Bucket: bucket.name,
+            Bucket: bucket,
             ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
         }),
     );
-    await admin.target.s3.send(
+    await admin.s3.send(
         new PutPublicAccessBlockCommand({
-            Bucket: bucket.name,
+            Bucket: bucket,
             PublicAccessBlockConfiguration: {
                 BlockPublicAcls: true,
                 BlockPublicPolicy: true,
@@ -176,20 +167,43 @@ export async function setUpAccounts(moto: Moto): Promise<Accounts> {
     // operators other than StringEquals as met (moto/iam/policy_conditions.py, verify_condition), so its
     // `Deny s3:* if aws:SecureTransport is false` would refuse every request. (Requests here are plain HTTP, which
     // AWS would refuse too.) The policy is checked by the policy pack and the IAM simulation instead.
+}
 
-    // tools stack: the build role, and the session of it CodeBuild would hand the Deploy action
-    const buildRole = tools.role("pipeline-build-role");
-    await createRole(admin.tools.iam, buildRole);
-    const { Credentials } = await admin.tools.sts.send(
-        new AssumeRoleCommand({ RoleArn: buildRole.arn, RoleSessionName: "AWSCodeBuild-deploy-dev", DurationSeconds: 3600 }),
+/**
+ * A session of a tools role created from its model, as CodeBuild hands one to a build (its container
+ * credentials). Called before access control is on: the role trusts codebuild.amazonaws.com, not this caller.
+ */
+export async function codeBuildSession(admin: Clients, role: RoleModel, sessionName: string): Promise<SessionCredentials> {
+    await createRole(admin.iam, role);
+    const { Credentials } = await admin.sts.send(
+        new AssumeRoleCommand({ RoleArn: role.arn, RoleSessionName: sessionName, DurationSeconds: 3600 }),
     );
-    const buildSession: SessionCredentials = {
+    return {
         accessKeyId: Credentials!.AccessKeyId!,
         secretAccessKey: Credentials!.SecretAccessKey!,
         sessionToken: Credentials!.SessionToken!,
         expiration: Credentials!.Expiration!,
     };
+}
 
+/** The deploy suite's accounts: the dev target stack, and the tools build role with a session of it. */
+export async function setUpAccounts(moto: Moto): Promise<Accounts> {
+    const stacks = await loadAllStacks();
+    const { target, tools } = stacks;
+    const deployEnv = deployActionEnvironment(tools, target.outputs.stage);
+    const region = deployEnv.TARGET_REGION;
+    const admin = {
+        tools: await createAdministrator(moto, region, tools.roles[0].accountId),
+        target: await createAdministrator(moto, region, deployEnv.TARGET_ACCOUNT_ID),
+    };
+    if (target.bucket("deployment-bucket").name !== deployEnv.DEPLOYMENT_BUCKET) {
+        throw new Error(
+            `deployment bucket ${target.bucket("deployment-bucket").name} is not the pipeline's ${deployEnv.DEPLOYMENT_BUCKET}`,
+        );
+    }
+    await createTargetStack(admin.target, target);
+    const buildRole = tools.role("pipeline-build-role");
+    const buildSession = await codeBuildSession(admin.tools, buildRole, `AWSCodeBuild-deploy-${target.outputs.stage}`);
     return {
         stacks,
         deployEnv,

@@ -1,9 +1,10 @@
 /**
- * CodeBuild's side of a Deploy action, for running the real scripts/ci-deploy.sh against moto:
- *   - a build workspace: the Test stage's artifact (sources, serverless.yml, scripts, the bundles in build/),
- *     with this checkout's node_modules (the pinned osls);
- *   - the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) that hands the build the build
- *     role's session. This part is a stand-in: moto emulates AWS APIs, not CodeBuild's credential endpoint
+ * CodeBuild's side of a build, for running the real scripts against moto:
+ *   - a build workspace: for a Deploy action the Test stage's artifact (sources, serverless.yml, scripts, the
+ *     bundles in build/) with this checkout's node_modules (the pinned osls); for the drift check its source
+ *     archive's files;
+ *   - the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) that hands the build its
+ *     project role's session. This part is a stand-in: moto emulates AWS APIs, not CodeBuild's credential endpoint
  *     inside a build container. It serves a real moto session of the real build role, so every call the
  *     build makes with it is authenticated and authorised by moto;
  *   - `aws` first on PATH: the AWS CLI of this machine with `--endpoint-url` added, because CLIs older than
@@ -86,28 +87,43 @@ function awsCli(): string {
 
 export interface Workspace {
     readonly dir: string;
-    /** Environment of a build: CodeBuild's variables, the Deploy action's, and moto as the endpoint. */
+    /** Environment of a build: CodeBuild's variables, the action's or project's, and moto as the endpoint. */
     readonly env: NodeJS.ProcessEnv;
     run(command: string[], extraEnv?: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }>;
     remove(): void;
 }
 
+/** What a Deploy action's build holds of the Test stage's artifact (besides node_modules and the bundles). */
+export const DEPLOY_FILES: Record<string, string> = Object.fromEntries([
+    ...["serverless.yml", "package.json"].map((f) => [f, f]),
+    ...readdirSync(join(ROOT, "scripts"))
+        .filter((f) => /^(ci-|assume-).*\.(sh|js)$/.test(f))
+        .map((f) => [`scripts/${f}`, `scripts/${f}`]),
+]);
+
+/**
+ * A build's working directory: `files` (destination → repository path), and for a Deploy action this checkout's
+ * node_modules and the bundles the Test stage built.
+ */
 export async function createWorkspace(args: {
     endpoint: string;
     credentialsUrl: string;
-    deployEnv: Record<string, string>;
+    env: Record<string, string>;
+    files: Record<string, string>;
+    deployAction?: boolean;
     buildNumber?: number;
 }): Promise<Workspace> {
-    const dir = mkdtempSync(join(tmpdir(), "codebuild-deploy-"));
-    mkdirSync(join(dir, "scripts"));
-    for (const f of readdirSync(join(ROOT, "scripts"))) {
-        if (/^(ci-|assume-).*\.(sh|js)$/.test(f)) copyFileSync(join(ROOT, "scripts", f), join(dir, "scripts", f));
+    const dir = mkdtempSync(join(tmpdir(), "codebuild-"));
+    for (const [to, from] of Object.entries(args.files)) {
+        mkdirSync(dirname(join(dir, to)), { recursive: true });
+        copyFileSync(join(ROOT, from), join(dir, to));
     }
-    for (const f of ["serverless.yml", "package.json"]) copyFileSync(join(ROOT, f), join(dir, f));
-    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-    mkdirSync(join(dir, "build"));
-    const artifacts = await buildArtifacts();
-    for (const fn of FUNCTION_ARTIFACTS) copyFileSync(join(artifacts, `${fn}.zip`), join(dir, "build", `${fn}.zip`));
+    if (args.deployAction) {
+        symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+        mkdirSync(join(dir, "build"));
+        const artifacts = await buildArtifacts();
+        for (const fn of FUNCTION_ARTIFACTS) copyFileSync(join(artifacts, `${fn}.zip`), join(dir, "build", `${fn}.zip`));
+    }
 
     const bin = join(dir, ".bin");
     mkdirSync(bin);
@@ -117,10 +133,12 @@ export async function createWorkspace(args: {
 
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!/^(AWS_|SLS_|SERVERLESS_|npm_|PYTHON)/.test(k)) env[k] = v;
-    Object.assign(env, args.deployEnv, {
+    Object.assign(env, args.env, {
         PATH: [bin, dirname(process.execPath), process.env.PATH].join(delimiter),
         HOME: join(dir, ".home"),
         CODEBUILD_BUILD_NUMBER: String(args.buildNumber ?? 1),
+        AWS_REGION: args.env.TARGET_REGION ?? "us-east-1",
+        AWS_DEFAULT_REGION: args.env.TARGET_REGION ?? "us-east-1",
         AWS_CONTAINER_CREDENTIALS_FULL_URI: args.credentialsUrl,
         AWS_ENDPOINT_URL: args.endpoint,
         AWS_EC2_METADATA_DISABLED: "true",

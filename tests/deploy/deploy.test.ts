@@ -33,7 +33,7 @@ import { zipSingleFile } from "../../scripts/build-functions";
 import { startMoto, Moto } from "../helpers/moto";
 import { buildArtifacts, FUNCTION_ARTIFACTS } from "../helpers/sls-package";
 import { Accounts, clients, Clients, destroyClients, setUpAccounts } from "./accounts";
-import { ContainerCredentials, createWorkspace, serveContainerCredentials, Workspace } from "./codebuild";
+import { ContainerCredentials, createWorkspace, DEPLOY_FILES, serveContainerCredentials, Workspace } from "./codebuild";
 import { IssuedSession, startSessionProxy } from "./session-proxy";
 
 const SERVICE = "product-catalog-service";
@@ -50,6 +50,8 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
     let tableName: string;
     let prefix: string;
     let release = 1;
+    /** The release the stage runs now (set by each test whose deploy succeeds). */
+    let live = 1;
 
     /** Runs `step` and prints its wall time as `timing: <label>: <ms> ms` (npm run bench reads these lines). */
     async function timed<T>(label: string, step: () => Promise<T>): Promise<T> {
@@ -73,10 +75,20 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
     /** New code for both functions: the tested bundle plus a release marker, zipped as the build zips it. */
     async function newRelease(): Promise<void> {
         release++;
+        await useRelease(release);
+    }
+    /** Puts release `n`'s zips in the workspace's build/ (release 1: the bundles exactly as the Test stage built them). */
+    async function useRelease(n: number): Promise<void> {
         const built = await buildArtifacts();
         for (const fn of FUNCTION_ARTIFACTS) {
-            const code = Buffer.concat([readFileSync(join(built, fn, "index.js")), Buffer.from(`\n// release ${release}\n`)]);
-            writeFileSync(join(workspace.dir, "build", `${fn}.zip`), zipSingleFile("index.js", code));
+            const zip =
+                n === 1
+                    ? readFileSync(join(built, `${fn}.zip`))
+                    : zipSingleFile(
+                          "index.js",
+                          Buffer.concat([readFileSync(join(built, fn, "index.js")), Buffer.from(`\n// release ${n}\n`)]),
+                      );
+            writeFileSync(join(workspace.dir, "build", `${fn}.zip`), zip);
         }
     }
 
@@ -85,7 +97,13 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
         accounts = await timed("accounts from the stacks", () => setUpAccounts(moto));
         await moto.enforceIam();
         credentials = await serveContainerCredentials(() => accounts.buildSession);
-        workspace = await createWorkspace({ endpoint: moto.url, credentialsUrl: credentials.url, deployEnv: accounts.deployEnv });
+        workspace = await createWorkspace({
+            endpoint: moto.url,
+            credentialsUrl: credentials.url,
+            env: accounts.deployEnv,
+            files: DEPLOY_FILES,
+            deployAction: true,
+        });
         target = accounts.admin.target;
         stage = accounts.deployEnv.STAGE;
         stackName = `${SERVICE}-${stage}`;
@@ -247,6 +265,7 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
             await newRelease();
             run = await timed("deploy (update)", () => deploy());
             expect(run.code, run.output).to.equal(0);
+            live = release;
             const after = await stack();
             expect(after.StackId, "same stack").to.equal(before.StackId);
             expect(after.StackStatus).to.equal("UPDATE_COMPLETE");
@@ -415,6 +434,32 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
     // longer. Through ./session-proxy.ts, deploy-role sessions last 2 s and a request signed after that is
     // refused, as STS-issued credentials are: the deploy succeeds only if the CLI and the SDK inside osls
     // re-assume the role by themselves whenever a session runs out.
+    // What CodePipeline's stage rollback runs when a stage fails after its Deploy (its smoke test, typically): the
+    // same Deploy action again, with the artifact of the stage's last successful execution. Here: release N is
+    // live, release N+1 deploys and "fails its smoke test", then the Deploy action runs on release N's artifact.
+    describe("a rollback: the Deploy action run again on the last successful execution's artifact", () => {
+        it("puts the previous release back, through an update of the same stack, keeping the data", async () => {
+            const good = live;
+            const goodSha = await codeSha("createProduct");
+            await newRelease();
+            const failing = await deploy();
+            expect(failing.code, failing.output).to.equal(0);
+            const failingSha = await codeSha("createProduct");
+            expect(failingSha, "release N+1 is live before the rollback").to.not.equal(goodSha);
+
+            await useRelease(good);
+            const before = await stack();
+            const rollback = await timed("deploy (rollback to the previous artifact)", () => deploy());
+            expect(rollback.code, rollback.output).to.equal(0);
+            expect(await codeSha("createProduct"), "the previous release's code").to.equal(goodSha);
+            expect(await codeSha("findProduct")).to.equal(sha256(join(workspace.dir, "build", "find-product.zip")));
+            const after = await stack();
+            expect([after.StackId, after.StackStatus]).to.deep.equal([before.StackId, "UPDATE_COMPLETE"]);
+            const { Count } = await target.dynamo.send(new ScanCommand({ TableName: tableName, Select: "COUNT" }));
+            expect(Count, "items kept").to.equal(25);
+        });
+    });
+
     describe("a deploy that outlives its assumed-role session", () => {
         it("re-assumes the role instead of failing", async () => {
             const sessions = await startSessionProxy({
@@ -427,6 +472,7 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
                 const started = Date.now();
                 const run = await deploy({ AWS_ENDPOINT_URL: sessions.url });
                 expect(run.code, run.output).to.equal(0);
+                live = release;
                 expect(sessions.refused, "requests sent with an expired session").to.equal(0);
                 const bySdk = sessions.issued.filter((a) => a.userAgent.includes("aws-sdk-js"));
                 expect(Date.now() - started, "the deploy outlived a session").to.be.greaterThan(2 * 2000);
@@ -447,6 +493,24 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
             } finally {
                 await sessions.close();
             }
+        });
+    });
+
+    describe("artifact retention", () => {
+        // By now more than five deploys uploaded artifacts; osls keeps the five newest and deletes the rest
+        // (DeleteObjects), which the deploy role's DeploymentArtifacts statement must allow, key by key.
+        it("keeps the five newest deployments' artifacts, deleting older ones as the deploy role may", async () => {
+            const { Contents = [] } = await target.s3.send(
+                new ListObjectsV2Command({ Bucket: accounts.deployEnv.DEPLOYMENT_BUCKET, Prefix: prefix }),
+            );
+            // one directory per deployment (the IAM test's own object sits at the top of the prefix)
+            const deployments = new Set(
+                Contents.map((o) => o.Key!.slice(prefix.length))
+                    .filter((k) => k.includes("/"))
+                    .map((k) => k.split("/")[0]),
+            );
+            expect(deployments.size).to.equal(5);
+            expect(denials().filter((d) => d.includes("s3:DeleteObject"))).to.deep.equal([]);
         });
     });
 });

@@ -1,5 +1,6 @@
 /**
- * A proxy in front of moto that sees every session of one role being issued, and can make those sessions expire.
+ * A front for moto (tests/helpers/moto-front.ts) that sees every session of one role being issued, and can make
+ * those sessions expire.
  *
  *   - Sessions: each sts:AssumeRole of `roleArn` is recorded with the credentials moto issued and the client that
  *     asked (its User-Agent), so a test knows every secret that exists, including those that the SDK inside osls
@@ -10,10 +11,9 @@
  *     ExpiredToken, as STS-issued credentials are, without reaching moto. This is the stand-in part, because moto
  *     never expires credentials: it checks an assumed-role session's key and token, not its Expiration
  *     (moto/iam/access_control.py, AssumedRoleAccessKey), and STS refuses DurationSeconds below 900.
- * Everything else is forwarded to moto unchanged; the deploy and its IAM checks stay moto's.
+ * Everything else goes to moto unchanged; the deploy and its IAM checks stay moto's.
  */
-import { createServer, request, IncomingHttpHeaders } from "node:http";
-import { AddressInfo } from "node:net";
+import { startMotoFront, xmlAnswer } from "../helpers/moto-front";
 
 export interface IssuedSession {
     readonly userAgent: string;
@@ -34,81 +34,47 @@ export interface SessionProxy {
 const EXPIRED = `<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>expired</RequestId></ErrorResponse>`;
 
 export async function startSessionProxy(args: { moto: string; roleArn: string; sessionSeconds?: number }): Promise<SessionProxy> {
-    const upstream = new URL(args.moto);
     const expiry = new Map<string, number>(); // access key id -> epoch ms
     const issued: IssuedSession[] = [];
     let refused = 0;
 
-    const forward = (method: string, path: string, headers: IncomingHttpHeaders, body: Buffer) =>
-        new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-            const req = request({ host: upstream.hostname, port: upstream.port, method, path, headers }, (res) => {
-                const chunks: Buffer[] = [];
-                res.on("data", (c: Buffer) => chunks.push(c));
-                res.on("end", () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-            });
-            req.on("error", reject);
-            req.end(body);
-        });
-
-    const server = createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on("data", (c: Buffer) => chunks.push(c));
-        req.on("end", async () => {
-            const body = Buffer.concat(chunks);
-            const akid = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ""))?.[1];
-            if (akid && expiry.has(akid) && Date.now() >= expiry.get(akid)!) {
+    const front = await startMotoFront({
+        moto: args.moto,
+        answer(req) {
+            if (req.accessKeyId && expiry.has(req.accessKeyId) && Date.now() >= expiry.get(req.accessKeyId)!) {
                 refused++;
-                res.writeHead(400, { "content-type": "text/xml" });
-                res.end(EXPIRED);
-                return;
+                return xmlAnswer(400, EXPIRED);
             }
-            const form = new URLSearchParams(body.toString("utf8"));
-            const isAssume = form.get("Action") === "AssumeRole" && form.get("RoleArn") === args.roleArn;
-            try {
-                const answer = await forward(req.method ?? "GET", req.url ?? "/", req.headers, body);
-                let payload = answer.body;
-                if (isAssume && answer.status === 200) {
-                    const text = payload.toString("utf8");
-                    const field = (name: string) => {
-                        const value = new RegExp(`<${name}>([^<]+)</${name}>`).exec(text)?.[1];
-                        if (!value) throw new Error(`AssumeRole answer without ${name}: ${text}`);
-                        return value;
-                    };
-                    const session = {
-                        userAgent: String(req.headers["user-agent"] ?? ""),
-                        accessKeyId: field("AccessKeyId"),
-                        secretAccessKey: field("SecretAccessKey"),
-                        sessionToken: field("SessionToken"),
-                    };
-                    issued.push(session);
-                    if (args.sessionSeconds !== undefined) {
-                        const until = Date.now() + args.sessionSeconds * 1000;
-                        expiry.set(session.accessKeyId, until);
-                        const expiration = `<Expiration>${new Date(until).toISOString()}</Expiration>`;
-                        payload = Buffer.from(text.replace(/<Expiration>[^<]+<\/Expiration>/, expiration));
-                    }
-                }
-                const headers = { ...answer.headers, "content-length": String(payload.length) };
-                delete headers["transfer-encoding"];
-                res.writeHead(answer.status, headers);
-                res.end(payload);
-            } catch (error) {
-                res.writeHead(502, { "content-type": "text/plain" });
-                res.end(String(error));
-            }
-        });
+            return undefined;
+        },
+        rewrite(req, answer) {
+            if (req.form.get("Action") !== "AssumeRole" || req.form.get("RoleArn") !== args.roleArn || answer.status !== 200) return answer;
+            const text = answer.body.toString("utf8");
+            const field = (name: string) => {
+                const value = new RegExp(`<${name}>([^<]+)</${name}>`).exec(text)?.[1];
+                if (!value) throw new Error(`AssumeRole answer without ${name}: ${text}`);
+                return value;
+            };
+            const session = {
+                userAgent: String(req.headers["user-agent"] ?? ""),
+                accessKeyId: field("AccessKeyId"),
+                secretAccessKey: field("SecretAccessKey"),
+                sessionToken: field("SessionToken"),
+            };
+            issued.push(session);
+            if (args.sessionSeconds === undefined) return answer;
+            const until = Date.now() + args.sessionSeconds * 1000;
+            expiry.set(session.accessKeyId, until);
+            const expiration = `<Expiration>${new Date(until).toISOString()}</Expiration>`;
+            return { ...answer, body: Buffer.from(text.replace(/<Expiration>[^<]+<\/Expiration>/, expiration)) };
+        },
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        url: front.url,
         issued,
         get refused() {
             return refused;
         },
-        close: () =>
-            new Promise<void>((r) => {
-                server.closeAllConnections();
-                server.close(() => r());
-            }),
+        close: front.close,
     };
 }

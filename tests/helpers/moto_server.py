@@ -3,8 +3,8 @@
 Started by tests/helpers/moto.ts as `python3 tests/helpers/moto_server.py -H 127.0.0.1 -p PORT`, with moto
 importable: an installed `moto[server]` 5.2.x, or PYTHONPATH set to a copy of its source (../shared/vendor/moto).
 Each correction is below, next to its code, with the moto source it answers. In short:
-  1. resource ARNs for CloudFormation and Lambda requests, so access control can evaluate scoped statements;
-  2. S3 HeadBucket authorised as s3:ListBucket, the action AWS checks;
+  1. resource ARNs for CloudFormation, Lambda and SNS requests, so access control can evaluate scoped statements;
+  2. S3 HeadBucket authorised as s3:ListBucket, DeleteObjects as s3:DeleteObject on each key: what AWS checks;
   3. signatures verified against the canonical (URI-encoded) path and query, as SigV4 defines them;
   4. a change set's stack outputs rebuilt from its new template;
   5. a change set executed in CloudFormation's order, and rolled back when a resource it adds fails;
@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import moto
+import xmltodict
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.cloudformation.exceptions import ValidationError
@@ -32,7 +33,9 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.iam.access_control import IAMRequestBase, S3IAMRequest
 from moto.s3 import responses as s3_responses
+from moto.s3.responses import S3Response
 from moto.server import main
+from moto.sns.responses import SNSResponse
 
 
 def _partition(region: str) -> str:
@@ -48,7 +51,7 @@ def _partition(region: str) -> str:
 # the resource "*" unless a service's response class has `_determine_resource` (moto/core/responses.py,
 # call_action); only IAM, STS, SQS and S3 have one. A statement scoped to an ARN never matches "*", so the
 # deploy role would be refused all but its one `Resource: "*"` statement. These give the ARN AWS authorises
-# the call against (Service Authorization Reference: the `stack` and `function` resource types).
+# the call against (Service Authorization Reference: the `stack`, `function` and `topic` resource types).
 
 # A stack not created yet has no ID; AWS authorises its creation against stack/<name>/<new id>.
 NEW_STACK_ID = "00000000-0000-0000-0000-000000000000"
@@ -79,13 +82,36 @@ def _lambda_resource(self: LambdaResponse) -> str:
     return f"arn:{_partition(self.region)}:lambda:{self.region}:{self.current_account}:function:{name}"
 
 
+def _sns_resource(self: SNSResponse) -> str:
+    return self.querystring.get("TopicArn", ["*"])[0]  # Publish, Subscribe, GetTopicAttributes, ...
+
+
 CloudFormationResponse._determine_resource = _cloudformation_resource  # type: ignore[attr-defined]
 LambdaResponse._determine_resource = _lambda_resource  # type: ignore[attr-defined]
+SNSResponse._determine_resource = _sns_resource  # type: ignore[attr-defined]
 
-# ---- 2. HeadBucket -----------------------------------------------------------------------------------------
+# ---- 2. HeadBucket and DeleteObjects -----------------------------------------------------------------------
 # moto authorises HeadBucket as "s3:HeadBucket" (moto/s3/responses.py, ACTION_MAP["BUCKET"]["HEAD"]), an action
 # IAM does not have; AWS authorises HeadBucket with s3:ListBucket.
 s3_responses.ACTION_MAP["BUCKET"]["HEAD"]["DEFAULT"] = "ListBucket"
+
+# moto authorises a multi-object delete (POST ?delete) as s3:DeleteObject on the bucket ARN
+# (S3Response._bucket_response_post), which a statement scoped to objects never matches; AWS checks
+# s3:DeleteObject on each key. Here each key is authorised; if one is refused, moto's own refusal path answers
+# (AccessDenied for every key of the request, where AWS would refuse only that key's).
+_moto_authorize_s3 = S3Response._authenticate_and_authorize_s3_action
+
+
+def _authorize_s3(self: S3Response, bucket_name: str | None = None, key_name: str | None = None) -> None:
+    if key_name is None and self.data.get("Action") == "DeleteObject" and "delete" in self.querystring:
+        objects = xmltodict.parse(self.body, strip_whitespace=False).get("Delete", {}).get("Object", [])
+        for obj in objects if isinstance(objects, list) else [objects]:
+            _moto_authorize_s3(self, bucket_name=bucket_name, key_name=obj["Key"])
+        return
+    _moto_authorize_s3(self, bucket_name=bucket_name, key_name=key_name)
+
+
+S3Response._authenticate_and_authorize_s3_action = _authorize_s3  # type: ignore[method-assign]
 
 # ---- 3. canonical path and query ---------------------------------------------------------------------------
 # moto recomputes a signature from the path and query as it holds them (moto/iam/access_control.py,

@@ -84,7 +84,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
             case "aws:iam/policy:Policy":
                 return { arn: `arn:aws:iam::${account}:policy/${physical}`, name: physical };
             case "aws:s3/bucket:Bucket": {
-                const bucket = inputs.bucket ?? `${name}-abc1234`;
+                // Bucket names are global, so an auto-name's suffix differs per account (Pulumi's is random).
+                const bucket = inputs.bucket ?? `${name}-${account.slice(0, 7)}`;
                 return { bucket, arn: `arn:aws:s3:::${bucket}` };
             }
             case "aws:kms/key:Key":

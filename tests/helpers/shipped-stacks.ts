@@ -1,6 +1,7 @@
 // The shipped stacks, evaluated from index.ts under Pulumi's mocks the way a user deploys them: both target
 // stacks first (Pulumi.target.yaml, Pulumi.target-prod.yaml), then the tools stack, whose stack references
-// return exactly what those targets exported, and the api stack (Pulumi.api.yaml). Once per process.
+// return exactly what those targets exported, the api stack (Pulumi.api.yaml), and the dev target set up for the
+// pulumi deployer. Once per process.
 
 import * as fs from "fs";
 import * as path from "path";
@@ -24,7 +25,14 @@ export interface ShippedStacks {
     readonly target: StackRun;
     readonly tools: StackRun;
     readonly api: StackRun;
+    /** Pulumi.target.yaml set up for the pulumi deployer (`deployer: pulumi`). */
+    readonly targetForPulumi: StackRun;
+    /** The same for both targets, and the tools stack deploying them with the pulumi deployer. */
+    readonly pulumiDeployer: { readonly targets: Record<keyof typeof TARGET_STACKS, StackRun>; readonly tools: StackRun };
 }
+
+/** Stands for the SHA-256 of the Pulumi CLI archive in the pulumi deployer's tools stack (the tests install a fake). */
+export const PULUMI_CLI_SHA256_EXAMPLE = "0123456789abcdef".repeat(4);
 
 /** index.ts's api stack refuses to run without the function bundles; build them only when absent. */
 export async function ensureBundles(): Promise<void> {
@@ -47,7 +55,32 @@ async function evaluate(): Promise<ShippedStacks> {
     const tools = await runStack({ stack: "tools", accountId: TOOLS_ACCOUNT, config: loadStackFile("Pulumi.tools.yaml"), stackOutputs });
     await ensureBundles();
     const api = await runStack({ stack: "api", accountId: TARGET_ACCOUNT, config: loadStackFile("Pulumi.api.yaml") });
-    return { targets, target: targets["acme/serverless-cross-account-cicd/target"], tools, api };
+    const pulumiTargets = {} as Record<keyof typeof TARGET_STACKS, StackRun>;
+    for (const [name, { file, accountId }] of Object.entries(TARGET_STACKS) as [
+        keyof typeof TARGET_STACKS,
+        { file: string; accountId: string },
+    ][]) {
+        const config = { ...loadStackFile(file), "serverless-cross-account-cicd:deployer": "pulumi" };
+        pulumiTargets[name] = await runStack({ stack: path.basename(name), accountId, config });
+    }
+    const pulumiTools = await runStack({
+        stack: "tools",
+        accountId: TOOLS_ACCOUNT,
+        config: {
+            ...loadStackFile("Pulumi.tools.yaml"),
+            "serverless-cross-account-cicd:deployer": "pulumi",
+            "serverless-cross-account-cicd:pulumiCliSha256": PULUMI_CLI_SHA256_EXAMPLE,
+        },
+        stackOutputs: Object.fromEntries(Object.entries(pulumiTargets).map(([name, run]) => [name, run.outputs])),
+    });
+    return {
+        targets,
+        target: targets["acme/serverless-cross-account-cicd/target"],
+        tools,
+        api,
+        targetForPulumi: pulumiTargets["acme/serverless-cross-account-cicd/target"],
+        pulumiDeployer: { targets: pulumiTargets, tools: pulumiTools },
+    };
 }
 
 let shipped: Promise<ShippedStacks> | undefined;

@@ -62,6 +62,8 @@ export interface ServerlessModel {
 
 export interface AllStacks {
     readonly target: StackModel;
+    /** The same target set up for the pulumi deployer. */
+    readonly targetForPulumi: StackModel;
     readonly tools: StackModel;
     readonly api: StackModel;
     readonly sls: ServerlessModel;
@@ -264,6 +266,7 @@ export async function loadAllStacks(): Promise<AllStacks> {
         permissionsBoundaryArn: env.PERMISSIONS_BOUNDARY_ARN,
     };
     const api = modelStack("api", shipped.api.cloud, shipped.api.outputs);
+    const targetForPulumi = modelStack("target (pulumi deployer)", shipped.targetForPulumi.cloud, shipped.targetForPulumi.outputs);
     const { template, state } = await packageService({ stage: env.STAGE, region: env.TARGET_REGION, params });
     const scope = { partition: "aws", region: env.TARGET_REGION, accountId: env.TARGET_ACCOUNT_ID };
     const templateRoles = modelTemplateRoles(template, scope, target.policies);
@@ -281,5 +284,12 @@ export async function loadAllStacks(): Promise<AllStacks> {
         accountId: env.TARGET_ACCOUNT_ID,
         functionRole: templateRoles[0],
     };
-    return { target, tools, api, sls, allRoles: [...target.roles, ...tools.roles, ...api.roles, ...templateRoles] };
+    return {
+        target,
+        targetForPulumi,
+        tools,
+        api,
+        sls,
+        allRoles: [...target.roles, ...targetForPulumi.roles, ...tools.roles, ...api.roles, ...templateRoles],
+    };
 }

@@ -62,6 +62,18 @@ function world(s: AllStacks) {
         deploymentBucket,
         pipelineArn: tools.cloud.one("aws:codepipeline/pipeline:Pipeline").state.arn as string,
         artifactBucket: tools.bucket("artifacts"),
+        drift: caller("drift-check role (tools)", tools.role("drift-role")),
+        driftRole: tools.role("drift-role"),
+        driftSchedule: caller("EventBridge drift-schedule role (tools)", tools.role("drift-schedule-role")),
+        topicArn: tools.outputs.notificationTopicArn as string,
+        projectArn: (name: string) => arn("codebuild", `project/${target.outputs.serviceName}-${name}`, toolsAccount),
+        pulumiDeploy: caller("deploy role, pulumi deployer (target)", s.targetForPulumi.role("deploy-role")),
+        pulumiKeyArn: s.targetForPulumi.outputs.pulumiSecretsKeyArn as string,
+        // KMS needs its key policy to allow too; the secrets key's (and, for the other key, the same default one)
+        pulumiKeyPolicy: JSON.parse(s.targetForPulumi.cloud.one("aws:kms/key:Key", "pulumi-secrets-key").inputs.policy) as PolicyDoc,
+        pulumiState: (stage: string) =>
+            `arn:aws:s3:::${s.targetForPulumi.outputs.deploymentBucketName}/pulumi/${target.outputs.serviceName}/${stage}/.pulumi/stacks/serverless-cross-account-cicd/${stage}.json`,
+        pulumiBoundaryArn: s.targetForPulumi.outputs.permissionsBoundaryArn as string,
     };
 }
 
@@ -673,6 +685,217 @@ const CASES: [string, CaseFactory][] = [
                 resourceAccount: w.toolsAccount,
                 resourcePolicy: w.artifactBucket.policy,
                 context: { "aws:SecureTransport": "false" },
+                expected: "Denied",
+            };
+        },
+    ],
+
+    // ---- drift detection: the drift-check role (tools) and the deploy role's read-only drift statements ----
+    [
+        "drift-check role assumes the deploy role",
+        (s) => {
+            const w = world(s);
+            return assume(w.drift, w.deployRole, "Allowed", { "aws:PrincipalArn": w.drift.principal });
+        },
+    ],
+    [
+        "drift-check role cannot assume the CFN execution role",
+        (s) => {
+            const w = world(s);
+            return assume(w.drift, w.cfnRole, "Denied", { "aws:PrincipalArn": w.drift.principal });
+        },
+    ],
+    [
+        "deploy role detects drift on the service stack",
+        (s) => {
+            const w = world(s);
+            return { caller: w.deploy, action: "cloudformation:DetectStackDrift", resource: w.stackArn(w.stackName), expected: "Allowed" };
+        },
+    ],
+    [
+        "deploy role cannot detect drift on another stack",
+        (s) => {
+            const w = world(s);
+            return { caller: w.deploy, action: "cloudformation:DetectStackDrift", resource: w.stackArn("other-stack"), expected: "Denied" };
+        },
+    ],
+    [
+        "deploy role reads the drift of the service stack's resources",
+        (s) => {
+            const w = world(s);
+            return {
+                caller: w.deploy,
+                action: "cloudformation:DescribeStackResourceDrifts",
+                resource: w.stackArn(w.stackName),
+                expected: "Allowed",
+            };
+        },
+    ],
+    [
+        "deploy role reads the table, as drift detection does",
+        (s) => {
+            const w = world(s);
+            return { caller: w.deploy, action: "dynamodb:DescribeTable", resource: w.table, expected: "Allowed" };
+        },
+    ],
+    [
+        "deploy role cannot change the table (drift reads are no writes)",
+        (s) => {
+            const w = world(s);
+            return { caller: w.deploy, action: "dynamodb:UpdateTable", resource: w.table, expected: "Denied" };
+        },
+    ],
+    [
+        "deploy role reads the function role, as drift detection does",
+        (s) => {
+            const w = world(s);
+            return { caller: w.deploy, action: "iam:GetRole", resource: w.fnRole.arn, expected: "Allowed" };
+        },
+    ],
+    [
+        "deploy role cannot read roles outside the service (its own)",
+        (s) => {
+            const w = world(s);
+            return { caller: w.deploy, action: "iam:GetRole", resource: w.deployRole.arn, expected: "Denied" };
+        },
+    ],
+    [
+        "drift-check role publishes to the pipeline topic",
+        (s) => {
+            const w = world(s);
+            return { caller: w.drift, action: "sns:Publish", resource: w.topicArn, expected: "Allowed" };
+        },
+    ],
+    [
+        "drift-check role cannot publish to another topic",
+        (s) => {
+            const w = world(s);
+            return { caller: w.drift, action: "sns:Publish", resource: w.arn("sns", "other-topic", w.toolsAccount), expected: "Denied" };
+        },
+    ],
+    [
+        "drift schedule role starts the drift-check project",
+        (s) => {
+            const w = world(s);
+            return { caller: w.driftSchedule, action: "codebuild:StartBuild", resource: w.projectArn("drift"), expected: "Allowed" };
+        },
+    ],
+    [
+        "drift schedule role cannot start the deploy project",
+        (s) => {
+            const w = world(s);
+            return { caller: w.driftSchedule, action: "codebuild:StartBuild", resource: w.projectArn("deploy"), expected: "Denied" };
+        },
+    ],
+
+    // ---- the deploy role of a target set up for the pulumi deployer ----
+    [
+        "pulumi deploy role creates the function role with the permissions boundary",
+        (s) => {
+            const w = world(s);
+            return {
+                caller: w.pulumiDeploy,
+                action: "iam:CreateRole",
+                resource: w.fnRole.arn,
+                context: { "iam:PermissionsBoundary": w.pulumiBoundaryArn },
+                expected: "Allowed",
+            };
+        },
+    ],
+    [
+        "pulumi deploy role cannot create the function role without the boundary",
+        (s) => {
+            const w = world(s);
+            return { caller: w.pulumiDeploy, action: "iam:CreateRole", resource: w.fnRole.arn, expected: "Denied" };
+        },
+    ],
+    [
+        "pulumi deploy role passes the function role to Lambda only",
+        (s) => {
+            const w = world(s);
+            return {
+                caller: w.pulumiDeploy,
+                action: "iam:PassRole",
+                resource: w.fnRole.arn,
+                context: { "iam:PassedToService": "lambda.amazonaws.com" },
+                expected: "Allowed",
+            };
+        },
+    ],
+    [
+        "pulumi deploy role creates the stage's table",
+        (s) => {
+            const w = world(s);
+            return { caller: w.pulumiDeploy, action: "dynamodb:CreateTable", resource: w.table, expected: "Allowed" };
+        },
+    ],
+    [
+        "pulumi deploy role cannot create another table",
+        (s) => {
+            const w = world(s);
+            return { caller: w.pulumiDeploy, action: "dynamodb:CreateTable", resource: w.otherTable, expected: "Denied" };
+        },
+    ],
+    [
+        "pulumi deploy role writes its stage's Pulumi state",
+        (s) => {
+            const w = world(s);
+            return {
+                caller: w.pulumiDeploy,
+                action: "s3:PutObject",
+                resource: w.pulumiState("dev"),
+                resourceAccount: w.targetAccount,
+                expected: "Allowed",
+            };
+        },
+    ],
+    [
+        "pulumi deploy role cannot write another stage's Pulumi state",
+        (s) => {
+            const w = world(s);
+            return {
+                caller: w.pulumiDeploy,
+                action: "s3:PutObject",
+                resource: w.pulumiState("prod"),
+                resourceAccount: w.targetAccount,
+                expected: "Denied",
+            };
+        },
+    ],
+    [
+        "pulumi deploy role decrypts with the stage's secrets key",
+        (s) => {
+            const w = world(s);
+            return {
+                caller: w.pulumiDeploy,
+                action: "kms:Decrypt",
+                resource: w.pulumiKeyArn,
+                resourcePolicy: w.pulumiKeyPolicy,
+                expected: "Allowed",
+            };
+        },
+    ],
+    [
+        "pulumi deploy role cannot use another key",
+        (s) => {
+            const w = world(s);
+            return {
+                caller: w.pulumiDeploy,
+                action: "kms:Decrypt",
+                resource: w.arn("kms", "key/0a1b2c3d-other-key"),
+                resourcePolicy: w.pulumiKeyPolicy,
+                expected: "Denied",
+            };
+        },
+    ],
+    [
+        "pulumi deploy role has no CloudFormation rights",
+        (s) => {
+            const w = world(s);
+            return {
+                caller: w.pulumiDeploy,
+                action: "cloudformation:CreateChangeSet",
+                resource: w.stackArn(w.stackName),
                 expected: "Denied",
             };
         },

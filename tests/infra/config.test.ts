@@ -1,5 +1,14 @@
 import { expect } from "chai";
-import { ConfigError, DEFAULT_BUILD_ROLE_NAME, readStackConfig, SERVICE_NAME, StackConfig, TargetConfig, ToolsConfig } from "../../config";
+import {
+    ConfigError,
+    DEFAULT_BUILD_ROLE_NAME,
+    DEFAULT_PULUMI_CLI_VERSION,
+    readStackConfig,
+    SERVICE_NAME,
+    StackConfig,
+    TargetConfig,
+    ToolsConfig,
+} from "../../config";
 import { loadStackFile, loadYaml } from "../helpers/stack-files";
 
 const PROJECT = "serverless-cross-account-cicd";
@@ -42,6 +51,7 @@ describe("stack configuration", () => {
             stage: "dev",
             toolsAccountId: "111111111111",
             pipelineBuildRoleName: DEFAULT_BUILD_ROLE_NAME,
+            deployer: "serverless",
             logRetentionDays: 30,
         });
     });
@@ -54,9 +64,22 @@ describe("stack configuration", () => {
         expect(cfg.source).to.deep.equal({ kind: "codecommit", repositoryName: "product-catalog-service" });
         expect(cfg.notificationEmails).to.deep.equal([]);
         expect(cfg.stages).to.deep.equal([
-            { name: "dev", targetStack: "acme/serverless-cross-account-cicd/target", approval: false, smokeTest: "full" },
-            { name: "prod", targetStack: "acme/serverless-cross-account-cicd/target-prod", approval: true, smokeTest: "read-only" },
+            {
+                name: "dev",
+                targetStack: "acme/serverless-cross-account-cicd/target",
+                approval: false,
+                smokeTest: "full",
+                rollbackOnFailure: true,
+            },
+            {
+                name: "prod",
+                targetStack: "acme/serverless-cross-account-cicd/target-prod",
+                approval: true,
+                smokeTest: "read-only",
+                rollbackOnFailure: true,
+            },
         ]);
+        expect([cfg.deployer, cfg.driftSchedule, cfg.pulumiCli]).to.deep.equal(["serverless", "rate(1 day)", undefined]);
     });
 
     it("ships example accounts only: tools 111111111111, target 222222222222", () => {
@@ -76,6 +99,11 @@ describe("stack configuration", () => {
         expect(declared.notificationEmails.default).to.deep.equal(p.notificationEmails);
         expect(declared.triggerFilePaths.default).to.deep.equal([]);
         expect(String(declared.branch.default)).to.equal(p.branch);
+        expect(String(declared.deployer.default)).to.equal(p.deployer).and.to.equal(t.deployer);
+        expect(declared.driftSchedule.default, "empty: the deployer's default").to.equal("");
+        expect(String(declared.pulumiCliVersion.default)).to.equal(DEFAULT_PULUMI_CLI_VERSION);
+        expect(declared.pulumiCliSha256.default).to.equal("");
+        expect(declared.permissionsBoundaryArn.default).to.equal("");
         expect(Number(declared.logRetentionDays.default)).to.equal(p.logRetentionDays);
         // Keys only some roles need carry an empty default, which must read as "not set".
         expect(declared.stage.default).to.equal("");
@@ -135,10 +163,13 @@ describe("stack configuration", () => {
             /^stages\[0\]\.targetStack must be a fully qualified stack name/,
         );
         expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "a/b/c", approve: true }] })[0]).to.match(
-            /^stages\[0\] has unknown key\(s\) approve; allowed: name, targetStack, approval, smokeTest/,
+            /^stages\[0\] has unknown key\(s\) approve; allowed: name, targetStack, approval, smokeTest, rollbackOnFailure/,
         );
         expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "a/b/c", approval: "yes" }] })[0]).to.equal(
             'stages[0].approval must be true or false; got "yes"',
+        );
+        expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "a/b/c", rollbackOnFailure: "no" }] })[0]).to.equal(
+            'stages[0].rollbackOnFailure must be true or false; got "no"',
         );
         expect(problemsOf({ role: "tools", stages: [{ name: "dev", targetStack: "a/b/c", smokeTest: "none" }] })[0]).to.match(
             /^stages\[0\]\.smokeTest must be "full" \(creates and reads a product\) or "read-only"/,
@@ -152,6 +183,85 @@ describe("stack configuration", () => {
                 ],
             }),
         ).to.deep.equal(['stages has the name "dev" more than once; stage names must be unique']);
+    });
+
+    it("rolls a stage back on failure unless it says otherwise", () => {
+        const cfg = read({
+            role: "tools",
+            stages: [
+                { name: "dev", targetStack: "a/b/c" },
+                { name: "prod", targetStack: "a/b/d", rollbackOnFailure: false },
+            ],
+        }) as ToolsConfig;
+        expect(cfg.stages.map((s) => s.rollbackOnFailure)).to.deep.equal([true, false]);
+    });
+
+    describe("drift schedule", () => {
+        for (const [given, schedule] of [
+            [undefined, "rate(1 day)"],
+            ["daily", "rate(1 day)"],
+            ["hourly", "rate(1 hour)"],
+            ["rate(12 hours)", "rate(12 hours)"],
+            ["rate(1 day)", "rate(1 day)"],
+            ["cron(0 6 * * ? *)", "cron(0 6 * * ? *)"],
+            ["off", undefined],
+        ] as const) {
+            it(`reads ${JSON.stringify(given)} as ${JSON.stringify(schedule)}`, () => {
+                expect((read({ ...tools, driftSchedule: given }) as ToolsConfig).driftSchedule).to.equal(schedule);
+            });
+        }
+        for (const bad of ["weekly", "rate(1 days)", "rate(0 hours)", "rate(2 hour)", "cron(0 6 * *)", "every day"]) {
+            it(`rejects ${JSON.stringify(bad)}, naming the valid forms`, () => {
+                expect(problemsOf({ ...tools, driftSchedule: bad })).to.deep.equal([
+                    `driftSchedule must be "daily", "hourly", "off", or an EventBridge schedule expression such as "rate(12 hours)" ` +
+                        `or "cron(0 6 * * ? *)"; got ${JSON.stringify(bad)}`,
+                ]);
+            });
+        }
+    });
+
+    describe("deployer", () => {
+        const sha256 = "a".repeat(64);
+
+        it("reads the pulumi deployer with its CLI pin, and turns drift detection off there", () => {
+            const cfg = read({ ...tools, deployer: "pulumi", pulumiCliSha256: sha256.toUpperCase() }) as ToolsConfig;
+            expect(cfg.deployer).to.equal("pulumi");
+            expect(cfg.pulumiCli).to.deep.equal({ version: DEFAULT_PULUMI_CLI_VERSION, sha256 });
+            expect(cfg.driftSchedule).to.equal(undefined);
+            expect((read({ ...target, deployer: "pulumi" }) as TargetConfig).deployer).to.equal("pulumi");
+        });
+
+        it("asks for the CLI's checksum, says where to find it, and checks both pins", () => {
+            const [problem] = problemsOf({ ...tools, deployer: "pulumi" });
+            expect(problem).to.match(/^pulumiCliSha256 is required: the SHA-256 of pulumi-v3\.276\.0-linux-x64\.tar\.gz/);
+            expect(problem).to.contain("https://github.com/pulumi/pulumi/releases/download/v3.276.0/pulumi-3.276.0-checksums.txt");
+            expect(problemsOf({ ...tools, deployer: "pulumi", pulumiCliSha256: "abc", pulumiCliVersion: "latest" })).to.deep.equal([
+                'pulumiCliVersion must be a release such as "3.276.0"; got "latest"',
+                'pulumiCliSha256 must be 64 hexadecimal digits; got "abc"',
+            ]);
+        });
+
+        it("refuses a drift schedule with the pulumi deployer, and unknown deployers", () => {
+            expect(problemsOf({ ...tools, deployer: "pulumi", pulumiCliSha256: sha256, driftSchedule: "daily" })[0]).to.match(
+                /^driftSchedule must be "off" \(or unset\) with deployer "pulumi"/,
+            );
+            expect(
+                (read({ ...tools, deployer: "pulumi", pulumiCliSha256: sha256, driftSchedule: "off" }) as ToolsConfig).driftSchedule,
+            ).to.equal(undefined);
+            for (const config of [target, tools]) {
+                expect(problemsOf({ ...config, deployer: "cdk" })).to.deep.equal([
+                    'deployer must be "serverless" (sls deploy through CloudFormation) or "pulumi" (pulumi up of ProductApi); got "cdk"',
+                ]);
+            }
+        });
+    });
+
+    it("reads an api stack's boundary ARN (set by the pulumi deployer) and refuses anything else", () => {
+        const api = { role: "api", stage: "dev" };
+        expect(read(api)).to.deep.equal({ role: "api", stage: "dev", permissionsBoundaryArn: undefined, logRetentionDays: 30 });
+        const arn = "arn:aws:iam::222222222222:policy/boundary-product-catalog-service-dev";
+        expect(read({ ...api, permissionsBoundaryArn: arn })).to.include({ permissionsBoundaryArn: arn });
+        expect(problemsOf({ ...api, permissionsBoundaryArn: "boundary" })[0]).to.match(/^permissionsBoundaryArn must be an IAM policy ARN/);
     });
 
     describe("source", () => {
@@ -232,6 +342,10 @@ describe("stack configuration", () => {
             /^pipelineBuildRoleName must be an IAM role name/,
         );
         expect(problemsOf({ ...tools, buildRoleName: "x".repeat(65) })[0]).to.match(/^buildRoleName must be an IAM role name/);
+        // the drift-check role's name is the build role's plus "-drift": that must fit too
+        expect(problemsOf({ ...tools, buildRoleName: "x".repeat(60) })).to.deep.equal([
+            `buildRoleName (with its drift-check suffix) must be an IAM role name (1-64 letters, digits or "+=,.@_-"); got "${"x".repeat(60)}-drift"`,
+        ]);
         expect(problemsOf({ ...tools, repositoryName: "repo.git" })[0]).to.match(/^repositoryName must be/);
     });
 });

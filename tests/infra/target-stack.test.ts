@@ -30,6 +30,7 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
             accountId: TARGET_ACCOUNT,
             region: "us-east-1",
             deployRoleArn: "arn:aws:iam::222222222222:role/deploy-product-catalog-service-dev",
+            deployer: "serverless",
             cfnExecutionRoleArn: "arn:aws:iam::222222222222:role/cfn-exec-product-catalog-service-dev",
             deploymentBucketName: cloud.one("aws:s3/bucket:Bucket").state.bucket,
             permissionsBoundaryArn: "arn:aws:iam::222222222222:policy/boundary-product-catalog-service-dev",
@@ -46,17 +47,22 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
     });
 
     describe("deploy role", () => {
-        it("is assumable only by the pipeline build role of the tools account", () => {
+        it("is assumable only by the pipeline build role of the tools account and its drift-check role", () => {
             const role = cloud.one(ROLE, "deploy-role");
             const trust = policyDocument(role.inputs.assumeRolePolicy);
             expect(trust.Statement).to.deep.equal([
                 {
-                    Sid: "PipelineBuildRoleOnly",
+                    Sid: "PipelineRolesOnly",
                     Effect: "Allow",
                     Principal: { AWS: "arn:aws:iam::111111111111:root" },
                     Action: "sts:AssumeRole",
                     Condition: {
-                        ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build" },
+                        ArnEquals: {
+                            "aws:PrincipalArn": [
+                                "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build",
+                                "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build-drift",
+                            ],
+                        },
                     },
                 },
             ]);
@@ -91,12 +97,43 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
             expect(pass.Condition).to.deep.equal({ StringEquals: { "iam:PassedToService": "cloudformation.amazonaws.com" } });
         });
 
-        it("has no IAM, Lambda, DynamoDB or API Gateway writes (only PassRole and a read) and no wildcard beyond ValidateTemplate", () => {
+        it("has no IAM, Lambda, DynamoDB, logs or API Gateway write (only PassRole and reads), no wildcard beyond two actions AWS leaves unscoped", () => {
             const doc = policyOf("deploy-role");
-            expectLeastPrivilege(doc, ["cloudformation:ValidateTemplate"]);
-            const otherServices = allowedActions(doc).filter((a) => /^(iam|lambda|dynamodb|logs):/.test(a));
-            expect(otherServices).to.deep.equal(["iam:PassRole", "lambda:GetFunction"]);
-            expect(allowedActions(doc).filter((a) => a.startsWith("apigateway:"))).to.deep.equal([]);
+            expectLeastPrivilege(doc, ["cloudformation:ValidateTemplate", "cloudformation:DescribeStackDriftDetectionStatus"]);
+            const otherServices = allowedActions(doc).filter((a) => /^(iam|lambda|dynamodb|logs|apigateway):/.test(a));
+            expect(otherServices.filter((a) => !/^[a-z]+:(Get|Describe|List|GET$)/.test(a))).to.deep.equal(["iam:PassRole"]);
+        });
+
+        it("may detect drift on its stack, reading exactly what the execution role may read there, and write nothing for it", () => {
+            const doc = policyOf("deploy-role");
+            expect(statement(doc, "DetectStackDrift")).to.deep.equal({
+                Sid: "DetectStackDrift",
+                Effect: "Allow",
+                Action: [
+                    "cloudformation:DetectStackDrift",
+                    "cloudformation:DetectStackResourceDrift",
+                    "cloudformation:DescribeStackResourceDrifts",
+                ],
+                Resource: "arn:aws:cloudformation:us-east-1:222222222222:stack/product-catalog-service-dev/*",
+            });
+            const exec = policyOf("cfn-execution-role");
+            const reads = doc.Statement.filter((s: any) => s.Sid.startsWith("DriftRead"));
+            expect(reads.map((s: any) => s.Sid)).to.deep.equal([
+                "DriftReadServiceFunctions",
+                "DriftReadFunctionLogGroups",
+                "DriftReadDescribeLogGroups",
+                "DriftReadRestApis",
+                "DriftReadServiceTable",
+                "DriftReadReadAndRemoveFunctionRoles",
+            ]);
+            for (const read of reads) {
+                const source = statement(exec, read.Sid.slice("DriftRead".length));
+                expect(read.Resource, read.Sid).to.deep.equal(source.Resource);
+                expect(list(read.Action), read.Sid).to.deep.equal(
+                    list(source.Action).filter((a: string) => /^[a-z]+:(Get|Describe|List|GET$)/.test(a)),
+                );
+                expect(read.Condition, read.Sid).to.equal(undefined);
+            }
         });
     });
 
@@ -223,5 +260,64 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
             "aws:iam/role:Role": 2,
             "aws:iam/rolePolicy:RolePolicy": 2,
         });
+    });
+});
+
+describe("target stack for the pulumi deployer (Pulumi.target.yaml + deployer: pulumi)", () => {
+    let cloud: MockCloud;
+    let outputs: Record<string, any>;
+    before(async () => {
+        const config = { ...loadStackFile("Pulumi.target.yaml"), "serverless-cross-account-cicd:deployer": "pulumi" };
+        ({ cloud, outputs } = await runStack({ stack: "target", accountId: TARGET_ACCOUNT, config }));
+    });
+    const deployPolicy = () => {
+        const role = cloud.one(ROLE, "deploy-role");
+        return policyDocument(cloud.ofType(ROLE_POLICY).find((p) => p.inputs.role === role.id)!.inputs.policy);
+    };
+
+    it("has no CloudFormation execution role, and a rotated secrets key that only this account's IAM grants", () => {
+        expect(cloud.ofType(ROLE).map((r) => r.name)).to.deep.equal(["cross-account-deploy-role"]);
+        const key = cloud.one("aws:kms/key:Key", "pulumi-secrets-key");
+        expect(key.inputs.enableKeyRotation).to.equal(true);
+        expect(JSON.parse(key.inputs.policy).Statement).to.deep.equal([
+            {
+                Sid: "EnableIamPoliciesOfThisAccount",
+                Effect: "Allow",
+                Principal: { AWS: "arn:aws:iam::222222222222:root" },
+                Action: "kms:*",
+                Resource: "*",
+            },
+        ]);
+        expect(cloud.one("aws:kms/alias:Alias").inputs.name).to.equal("alias/pulumi-secrets-product-catalog-service-dev");
+        expect(outputs).to.include({ deployer: "pulumi", pulumiSecretsKeyArn: key.state.arn });
+        expect(outputs).to.not.have.property("cfnExecutionRoleArn");
+    });
+
+    it("gives the deploy role what the execution role would have, minus reading code from the bucket, plus its state and key", () => {
+        const doc = deployPolicy();
+        expect(doc.Statement.map((s: any) => s.Sid)).to.deep.equal([
+            "DeploymentBucket",
+            "PulumiState",
+            "PulumiSecrets",
+            "ServiceFunctions",
+            "ApiGatewayMayInvokeFunctions",
+            "FunctionLogGroups",
+            "DescribeLogGroups",
+            "RestApis",
+            "DenyOtherRestApiNames",
+            "DenyOtherRestApis",
+            "ServiceTable",
+            "FunctionRolesWithBoundary",
+            "ReadAndRemoveFunctionRoles",
+            "PassFunctionRolesToLambda",
+        ]);
+        const bucket = outputs.deploymentBucketName;
+        expect(statement(doc, "PulumiState").Resource).to.equal(`arn:aws:s3:::${bucket}/pulumi/product-catalog-service/dev/*`);
+        expect(statement(doc, "PulumiSecrets").Resource).to.equal(outputs.pulumiSecretsKeyArn);
+        expect(statement(doc, "FunctionRolesWithBoundary").Condition).to.deep.equal({
+            StringEquals: { "iam:PermissionsBoundary": outputs.permissionsBoundaryArn },
+        });
+        expect(allowedActions(doc).filter((a) => a.startsWith("cloudformation:"))).to.deep.equal([]);
+        expectLeastPrivilege(doc);
     });
 });

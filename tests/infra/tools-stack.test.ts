@@ -6,8 +6,11 @@ import { expect } from "chai";
 import { ConfigError } from "../../config";
 import { allowedActions, expectLeastPrivilege, list, statement } from "../helpers/iam";
 import { MockCloud, policyDocument, runStack, TOOLS_ACCOUNT } from "../helpers/pulumi-mocks";
-import { PROD_ACCOUNT, shippedStacks, syntheticStages } from "../helpers/shipped-stacks";
-import { loadStackFile } from "../helpers/stack-files";
+import { PROD_ACCOUNT, PULUMI_CLI_SHA256_EXAMPLE, shippedStacks, syntheticStages } from "../helpers/shipped-stacks";
+import { loadStackFile, ROOT } from "../helpers/stack-files";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { DRIFT_CHECK_FILES } from "../../components/drift-detection";
 
 const DEV_STACK = "acme/serverless-cross-account-cicd/target";
 const PROD_STACK = "acme/serverless-cross-account-cicd/target-prod";
@@ -192,14 +195,29 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
             expect(pipeline()).to.include({ pipelineType: "V2", executionMode: "QUEUED", name: "product-catalog-service-pipeline" });
         });
 
-        it("runs Source, Test, then each target in order", () => {
-            expect(pipeline().stages.map((s: any) => s.name)).to.deep.equal(["Source", "Test", "dev", "prod"]);
-            expect(stageNamed("dev").actions.map((a: any) => `${a.runOrder}:${a.name}`)).to.deep.equal(["2:Deploy", "3:SmokeTest"]);
-            expect(stageNamed("prod").actions.map((a: any) => `${a.runOrder}:${a.name}`)).to.deep.equal([
-                "1:Approve",
-                "2:Deploy",
-                "3:SmokeTest",
-            ]);
+        it("runs Source, Test, then each target in order, an approval stage before the one that asks for it", () => {
+            expect(pipeline().stages.map((s: any) => s.name)).to.deep.equal(["Source", "Test", "dev", "Approve-prod", "prod"]);
+            for (const stage of ["dev", "prod"]) {
+                expect(stageNamed(stage).actions.map((a: any) => `${a.runOrder}:${a.name}`)).to.deep.equal(["1:Deploy", "2:SmokeTest"]);
+            }
+            expect(stageNamed("Approve-prod").actions.map((a: any) => a.name)).to.deep.equal(["Approve"]);
+        });
+
+        it("rolls a failed stage back to its last successful execution, never an approval stage", () => {
+            expect(stageNamed("dev").onFailure).to.deep.equal({ result: "ROLLBACK" });
+            expect(stageNamed("prod").onFailure).to.deep.equal({ result: "ROLLBACK" });
+            for (const stage of ["Source", "Test", "Approve-prod"]) expect(stageNamed(stage).onFailure, stage).to.equal(undefined);
+        });
+
+        it("leaves a stage that opts out to fail and stop", async () => {
+            const { stages } = JSON.parse(
+                JSON.stringify({ stages: loadStackFile("Pulumi.tools.yaml")["serverless-cross-account-cicd:stages"] }),
+            );
+            stages[1].rollbackOnFailure = false;
+            const { cloud: c } = await runTools({ stages }, shippedTargets);
+            const byName = (n: string) => c.one("aws:codepipeline/pipeline:Pipeline").inputs.stages.find((s: any) => s.name === n);
+            expect(byName("dev").onFailure).to.deep.equal({ result: "ROLLBACK" });
+            expect(byName("prod").onFailure).to.equal(undefined);
         });
 
         it("deploys the artifact the Test stage built: what was tested is what ships", () => {
@@ -257,7 +275,7 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         });
 
         it("asks for approval on the topic, showing the URL of the stage just verified", () => {
-            const approve = action("prod", "Approve");
+            const approve = action("Approve-prod", "Approve");
             expect(approve).to.deep.include({ category: "Approval", provider: "Manual", owner: "AWS" });
             expect(approve.configuration.NotificationArn).to.equal(outputs.notificationTopicArn);
             expect(approve.configuration.ExternalEntityLink).to.equal("#{Deploy-dev.API_URL}");
@@ -272,7 +290,9 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
             const doc = roleDoc(cloud, role);
             expectLeastPrivilege(doc);
             expect(statement(doc, "RunBuilds").Resource).to.have.members(
-                cloud.ofType("aws:codebuild/project:Project").map((p) => p.state.arn),
+                ["test", "deploy", "smoke-test"].map(
+                    (p) => `arn:aws:codebuild:us-east-1:${TOOLS_ACCOUNT}:project/product-catalog-service-${p}`,
+                ),
             );
             expect(statement(doc, "SourceRepository").Resource).to.equal(cloud.one("aws:codecommit/repository:Repository").state.arn);
             expect(statement(doc, "ApprovalNotifications")).to.deep.include({
@@ -324,7 +344,7 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
 
     describe("trigger", () => {
         it("starts on pushes to the configured branch of this repository only", () => {
-            const rule = cloud.one("aws:cloudwatch/eventRule:EventRule").inputs;
+            const rule = cloud.one("aws:cloudwatch/eventRule:EventRule", "push-rule").inputs;
             expect(JSON.parse(rule.eventPattern)).to.deep.equal({
                 source: ["aws.codecommit"],
                 "detail-type": ["CodeCommit Repository State Change"],
@@ -334,7 +354,7 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
         });
 
         it("uses a role that may start this pipeline and nothing else", () => {
-            const target = cloud.one("aws:cloudwatch/eventTarget:EventTarget").inputs;
+            const target = cloud.one("aws:cloudwatch/eventTarget:EventTarget", "push-rule-target").inputs;
             const pipelineArn = cloud.one("aws:codepipeline/pipeline:Pipeline").state.arn;
             expect(target.arn).to.equal(pipelineArn);
             const role = cloud.ofType("aws:iam/role:Role").find((r) => r.state.arn === target.roleArn)!;
@@ -389,7 +409,7 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
                     },
                 },
             ]);
-            expect(c.ofType("aws:cloudwatch/eventRule:EventRule")).to.have.length(0);
+            expect(c.ofType("aws:cloudwatch/eventRule:EventRule").map((r) => r.name)).to.deep.equal(["drift-schedule"]);
             expect(c.ofType("aws:codecommit/repository:Repository")).to.have.length(0);
         });
     });
@@ -412,13 +432,163 @@ describe("tools stack (index.ts, Pulumi.tools.yaml)", () => {
             expect(counts[2] - counts[0]).to.equal(19 * perStage);
             const twenty = runs[2].c;
             const p = twenty.one("aws:codepipeline/pipeline:Pipeline").inputs;
-            expect(p.stages).to.have.length(2 + 20);
-            expect(p.stages.slice(2).map((s: any) => s.name)).to.deep.equal(Array.from({ length: 20 }, (_, i) => `s${i}`));
+            // stage s0 deploys directly; s1..s19 ask for an approval, each in a stage of its own
+            expect(p.stages).to.have.length(2 + 20 + 19);
+            expect(p.stages.slice(2).map((s: any) => s.name)).to.deep.equal(
+                Array.from({ length: 20 }, (_, i) => (i === 0 ? ["s0"] : [`Approve-s${i}`, `s${i}`])).flat(),
+            );
             const doc = roleDoc(twenty, twenty.one("aws:iam/role:Role", "build-role"));
             expect(statement(doc, "AssumeTargetDeployRoles").Resource).to.have.length(20);
+            const drift = roleDoc(twenty, twenty.one("aws:iam/role:Role", "drift-role"));
+            expect(statement(drift, "AssumeTargetDeployRoles").Resource).to.have.length(20);
             // Generous bound against pathological growth; the benchmark (npm run bench) measures it properly.
             expect(runs[2].ms).to.be.below(15_000);
             console.log(`      resources for 1/2/20 stages: ${counts.join("/")}; ms: ${runs.map((r) => r.ms).join("/")}`);
+        });
+    });
+
+    describe("drift detection (driftSchedule, default daily)", () => {
+        const driftProject = (c: MockCloud) =>
+            c.ofType("aws:codebuild/project:Project").find((p) => p.inputs.name === "product-catalog-service-drift");
+
+        it("a daily schedule starts the drift-check project, through a role that may start that project only", () => {
+            const rule = cloud.one("aws:cloudwatch/eventRule:EventRule", "drift-schedule").inputs;
+            expect(rule).to.include({ name: "product-catalog-service-drift-check", scheduleExpression: "rate(1 day)" });
+            const target = cloud.one("aws:cloudwatch/eventTarget:EventTarget", "drift-schedule-target").inputs;
+            const project = driftProject(cloud)!;
+            expect(target.arn).to.equal(project.state.arn);
+            const role = cloud.ofType("aws:iam/role:Role").find((r) => r.state.arn === target.roleArn)!;
+            expect(policyDocument(role.inputs.assumeRolePolicy).Statement[0].Principal).to.deep.equal({ Service: "events.amazonaws.com" });
+            expect(roleDoc(cloud, role).Statement).to.deep.equal([
+                { Sid: "StartThisBuild", Effect: "Allow", Action: "codebuild:StartBuild", Resource: project.state.arn },
+            ]);
+        });
+
+        it("the project runs this repository's drift check against every target, and publishes to the pipeline's topic", () => {
+            const p = driftProject(cloud)!.inputs;
+            const env = Object.fromEntries(p.environment.environmentVariables.map((v: any) => [v.name, v.value]));
+            expect(env.NOTIFICATION_TOPIC_ARN).to.equal(outputs.notificationTopicArn);
+            expect(JSON.parse(env.DRIFT_TARGETS)).to.deep.equal(
+                [target, prod].map((t) => ({ stage: t.stage, accountId: t.accountId, region: t.region, deployRoleArn: t.deployRoleArn })),
+            );
+            expect(p.environment).to.include({ privilegedMode: false, image: "aws/codebuild/amazonlinux-x86_64-standard:5.0" });
+            const source = cloud.one("aws:s3/bucketObjectv2:BucketObjectv2", "drift-source");
+            expect(source.inputs).to.include({ bucket: outputs.artifactBucketName, key: "drift-check/source.zip" });
+            expect(p.source).to.deep.equal({ type: "S3", location: `${outputs.artifactBucketName}/drift-check/source.zip` });
+            // The archive is built from DRIFT_CHECK_FILES (the mocks do not record an archive's contents): the
+            // repository's own buildspec and scripts, which tests/drift runs.
+            expect(source.inputs.source.__pulumiArchive).to.equal(true);
+            expect(DRIFT_CHECK_FILES).to.deep.equal({
+                "buildspec.yml": "buildspec-drift.yml",
+                "scripts/drift-check.mjs": "scripts/drift-check.mjs",
+                "scripts/assume-deploy-role.sh": "scripts/assume-deploy-role.sh",
+            });
+            for (const file of Object.values(DRIFT_CHECK_FILES)) expect(existsSync(join(ROOT, file)), file).to.equal(true);
+            expect(outputs.driftCheckProject).to.equal("product-catalog-service-drift");
+        });
+
+        it("its role, named as the targets trust it, may assume the deploy roles and publish to the topic, nothing else", () => {
+            const role = cloud.one("aws:iam/role:Role", "drift-role");
+            expect(role.inputs.name).to.equal("product-catalog-service-pipeline-build-drift");
+            expect(driftProject(cloud)!.inputs.serviceRole).to.equal(role.state.arn);
+            const doc = roleDoc(cloud, role);
+            expectLeastPrivilege(doc);
+            expect(doc.Statement.map((s: any) => s.Sid)).to.deep.equal([
+                "BuildLogs",
+                "DriftCheckSourceBucket",
+                "DriftCheckSource",
+                "AssumeTargetDeployRoles",
+                "PublishDrift",
+                "PipelineKey",
+            ]);
+            expect(statement(doc, "AssumeTargetDeployRoles").Resource).to.deep.equal([target.deployRoleArn, prod.deployRoleArn]);
+            expect(statement(doc, "PublishDrift").Resource).to.equal(outputs.notificationTopicArn);
+            expect(statement(doc, "DriftCheckSource").Resource).to.equal(
+                `${cloud.one("aws:s3/bucket:Bucket").state.arn}/drift-check/source.zip`,
+            );
+            expect(allowedActions(doc).filter((a) => /^(cloudformation|codebuild|codepipeline|iam):/.test(a))).to.deep.equal([]);
+        });
+
+        it("a schedule expression is used as given", async () => {
+            const { cloud: c } = await runTools({ driftSchedule: "cron(0 6 ? * MON-FRI *)" }, shippedTargets);
+            expect(c.one("aws:cloudwatch/eventRule:EventRule", "drift-schedule").inputs.scheduleExpression).to.equal(
+                "cron(0 6 ? * MON-FRI *)",
+            );
+        });
+
+        it("off: no project, schedule, role or source archive", async () => {
+            const { cloud: c, outputs: o } = await runTools({ driftSchedule: "off" }, shippedTargets);
+            expect(c.resources.filter((r) => r.name.startsWith("drift")).map((r) => r.name)).to.deep.equal([]);
+            expect(driftProject(c)).to.equal(undefined);
+            expect(o.driftCheckProject).to.equal("off");
+            expect(c.resources.length).to.equal(cloud.resources.length - cloud.resources.filter((r) => r.name.startsWith("drift")).length);
+        });
+    });
+
+    describe("deployer: pulumi", () => {
+        const sha256 = PULUMI_CLI_SHA256_EXAMPLE;
+        let c: MockCloud;
+        let pulumiTargets: Record<string, Record<string, unknown>>;
+        before(async () => {
+            const { pulumiDeployer } = await shippedStacks();
+            pulumiTargets = Object.fromEntries(Object.entries(pulumiDeployer.targets).map(([name, run]) => [name, run.outputs]));
+            c = pulumiDeployer.tools.cloud;
+        });
+        const stage = (n: string) => c.one("aws:codepipeline/pipeline:Pipeline").inputs.stages.find((s: any) => s.name === n);
+
+        it("deploys with buildspec-pulumi.yml and the pinned CLI", () => {
+            const project = c
+                .ofType("aws:codebuild/project:Project")
+                .find((p) => p.inputs.name === "product-catalog-service-deploy")!.inputs;
+            expect(project.source).to.deep.equal({ type: "CODEPIPELINE", buildspec: "buildspec-pulumi.yml" });
+            const env = Object.fromEntries(project.environment.environmentVariables.map((v: any) => [v.name, v.value]));
+            expect(env).to.deep.equal({
+                SERVICE_NAME: "product-catalog-service",
+                PULUMI_CLI_VERSION: "3.276.0",
+                PULUMI_CLI_SHA256: sha256,
+            });
+        });
+
+        it("gives each Deploy action its stage's S3 backend, KMS secrets provider and stack", () => {
+            for (const [name, t] of [
+                ["dev", pulumiTargets[DEV_STACK]],
+                ["prod", pulumiTargets[PROD_STACK]],
+            ] as const) {
+                const deploy = stage(name).actions.find((a: any) => a.name === "Deploy");
+                expect(envOf(deploy)).to.deep.equal({
+                    STAGE: name,
+                    SERVICE_NAME: "product-catalog-service",
+                    TARGET_ACCOUNT_ID: t.accountId,
+                    TARGET_REGION: "us-east-1",
+                    DEPLOY_ROLE_ARN: t.deployRoleArn,
+                    DEPLOYMENT_BUCKET: t.deploymentBucketName,
+                    PERMISSIONS_BOUNDARY_ARN: t.permissionsBoundaryArn,
+                    PULUMI_BACKEND_URL: `s3://${t.deploymentBucketName}/pulumi/product-catalog-service/${name}?region=us-east-1`,
+                    PULUMI_SECRETS_PROVIDER: `awskms:///${t.pulumiSecretsKeyArn}?region=us-east-1`,
+                    PULUMI_STACK: name,
+                });
+            }
+        });
+
+        it("keeps approvals, smoke tests and rollback as with the serverless deployer, and has no drift check", () => {
+            expect(c.one("aws:codepipeline/pipeline:Pipeline").inputs.stages.map((s: any) => s.name)).to.deep.equal(
+                pipeline().stages.map((s: any) => s.name),
+            );
+            expect(stage("prod").actions.map((a: any) => a.name)).to.deep.equal(["Deploy", "SmokeTest"]);
+            expect(stage("prod").onFailure).to.deep.equal({ result: "ROLLBACK" });
+            expect(c.resources.filter((r) => r.name.startsWith("drift"))).to.deep.equal([]);
+        });
+
+        it("refuses targets set up for the other deployer, naming both", async () => {
+            try {
+                await runTools({ deployer: "pulumi", pulumiCliSha256: sha256 }, shippedTargets);
+            } catch (e) {
+                expect((e as Error).message).to.contain(
+                    `target stack "${DEV_STACK}" (stages[0], "dev") is set up for deployer "serverless", but this pipeline deploys with "pulumi"`,
+                );
+                return;
+            }
+            throw new Error("expected a ConfigError");
         });
     });
 

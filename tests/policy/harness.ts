@@ -154,16 +154,21 @@ export async function evaluate(stack: PolicyStack, policies: readonly Policy[] =
     return violations;
 }
 
-// ---- the three shipped stacks ------------------------------------------------------------------------------
+// ---- the shipped stacks ------------------------------------------------------------------------------
 
 const recorded = (name: string, cloud: MockCloud): PolicyStack => ({ name, resources: [...cloud.resources] });
 
-export type ShippedPolicyStacks = { target: PolicyStack; tools: PolicyStack; api: PolicyStack };
+export type ShippedPolicyStacks = { target: PolicyStack; tools: PolicyStack; api: PolicyStack; targetForPulumi: PolicyStack };
 
-/** The shipped target (dev), tools and api stacks as policy inputs (tests/helpers/shipped-stacks.ts). */
+/** The shipped target (dev), tools and api stacks, and the dev target for the pulumi deployer, as policy inputs. */
 export async function shippedPolicyStacks(): Promise<ShippedPolicyStacks> {
-    const { target, tools, api } = await shippedStacks();
-    return { target: recorded("target", target.cloud), tools: recorded("tools", tools.cloud), api: recorded("api", api.cloud) };
+    const { target, tools, api, targetForPulumi } = await shippedStacks();
+    return {
+        target: recorded("target", target.cloud),
+        tools: recorded("tools", tools.cloud),
+        api: recorded("api", api.cloud),
+        targetForPulumi: recorded("target (pulumi deployer)", targetForPulumi.cloud),
+    };
 }
 
 // ---- bad variants ------------------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ describe("policy pack served by @pulumi/pulumi's policy runner (gRPC, as the eng
         expect(levels.every(([, level]: [string, number]) => level === MANDATORY)).to.equal(true);
     });
 
-    for (const name of ["target", "tools", "api"] as const) {
+    for (const name of ["target", "tools", "api", "targetForPulumi"] as const) {
         it(`${name} stack: no diagnostic`, async () => {
             expect(await analyze(stacks[name])).to.deep.equal([]);
         });
