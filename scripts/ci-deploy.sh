@@ -21,38 +21,16 @@ die() { printf 'ci-deploy: ERROR: %s\n' "$*" >&2; exit 1; }
 step() { printf '\nci-deploy: == %s\n' "$*"; }
 
 # ---- 1. environment ------------------------------------------------------------------------------------------
-missing=()
-for name in DEPLOY_ROLE_ARN TARGET_ACCOUNT_ID TARGET_REGION STAGE SERVICE_NAME \
-            CFN_EXECUTION_ROLE_ARN DEPLOYMENT_BUCKET PERMISSIONS_BOUNDARY_ARN; do
-  [ -n "${!name:-}" ] || missing+=("$name")
-done
-[ "${#missing[@]}" -eq 0 ] || die "required environment variable(s) not set: ${missing[*]}"
-
-# Same rule as config.ts: lowercase, starts with a letter, single hyphens, at most 16 characters (names such as
-# <service>-<stage>-createProduct must stay within AWS limits).
-[[ "$STAGE" =~ ^[a-z][a-z0-9]*(-[a-z0-9]+)*$ ]] && [ "${#STAGE}" -le 16 ] \
-  || die "STAGE '$STAGE' must be lowercase letters/digits/single hyphens, start with a letter, at most 16 characters"
-[[ "$TARGET_ACCOUNT_ID" =~ ^[0-9]{12}$ ]] || die "TARGET_ACCOUNT_ID '$TARGET_ACCOUNT_ID' is not a 12-digit AWS account ID"
-[[ "$TARGET_REGION" =~ ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$ ]] || die "TARGET_REGION '$TARGET_REGION' is not an AWS region"
+log_prefix=ci-deploy
+# shellcheck source=ci-deploy-env.sh
+source "$here/ci-deploy-env.sh"
+check_deploy_env CFN_EXECUTION_ROLE_ARN
+in_target_account CFN_EXECUTION_ROLE_ARN "$CFN_EXECUTION_ROLE_ARN" 'role/[A-Za-z0-9+=,.@_/-]+'
 
 service_in_yml="$(sed -n 's/^service:[[:space:]]*\([A-Za-z0-9-]*\).*$/\1/p' serverless.yml 2>/dev/null | head -n 1)"
 [ -n "$service_in_yml" ] || die "no serverless.yml with a 'service:' line in $(pwd)"
 [ "$SERVICE_NAME" = "$service_in_yml" ] \
   || die "SERVICE_NAME '$SERVICE_NAME' differs from serverless.yml service '$service_in_yml' (stack and IAM names derive from it)"
-
-arn_account() { # <var name> <arn> <resource regex>: prints the account of an in-target IAM ARN, or dies
-  [[ "$2" =~ ^arn:aws(-[a-z]+)*:iam::([0-9]{12}):$3$ ]] || die "$1 '$2' is not a valid ARN of that kind"
-  [ "${BASH_REMATCH[2]}" = "$TARGET_ACCOUNT_ID" ] \
-    || die "$1 is in account ${BASH_REMATCH[2]}, not TARGET_ACCOUNT_ID $TARGET_ACCOUNT_ID"
-}
-arn_account DEPLOY_ROLE_ARN "$DEPLOY_ROLE_ARN" 'role/[A-Za-z0-9+=,.@_/-]+'
-arn_account CFN_EXECUTION_ROLE_ARN "$CFN_EXECUTION_ROLE_ARN" 'role/[A-Za-z0-9+=,.@_/-]+'
-arn_account PERMISSIONS_BOUNDARY_ARN "$PERMISSIONS_BOUNDARY_ARN" 'policy/[A-Za-z0-9+=,.@_/-]+'
-[[ "$DEPLOYMENT_BUCKET" =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || die "DEPLOYMENT_BUCKET '$DEPLOYMENT_BUCKET' is not an S3 bucket name"
-
-for artifact in build/create-product.zip build/find-product.zip; do
-  [ -s "$artifact" ] || die "$artifact is missing: run 'npm run build' first"
-done
 
 profile="${DEPLOY_PROFILE:-target-deploy}"
 package_dir="${SLS_PACKAGE_DIR:-.serverless-package}"
@@ -85,10 +63,4 @@ step "read ServiceEndpoint of $stack"
 url="$(aws cloudformation describe-stacks --stack-name "$stack" --profile "$profile" --region "$TARGET_REGION" \
   --query "Stacks[0].Outputs[?OutputKey=='ServiceEndpoint'].OutputValue | [0]" --output text)" \
   || die "could not describe stack $stack"
-[[ "$url" =~ ^https://[a-z0-9]+\.execute-api\.$TARGET_REGION\.amazonaws\.com(\.cn)?/$STAGE$ ]] \
-  || die "stack $stack has no usable ServiceEndpoint output (got '$url')"
-
-printf '{"url":"%s","stage":"%s","region":"%s","account":"%s","stack":"%s","service":"%s"}\n' \
-  "$url" "$STAGE" "$TARGET_REGION" "$TARGET_ACCOUNT_ID" "$stack" "$SERVICE_NAME" >"$output_file"
-printf 'ci-deploy: wrote %s\n' "$output_file"
-printf 'API_URL=%s\n' "$url"
+write_deploy_output "$url" "$stack" "$output_file"

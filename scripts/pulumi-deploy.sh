@@ -21,20 +21,10 @@ die() { printf 'pulumi-deploy: ERROR: %s\n' "$*" >&2; exit 1; }
 step() { printf '\npulumi-deploy: == %s\n' "$*"; }
 
 # ---- 1. environment ------------------------------------------------------------------------------------------
-missing=()
-for name in DEPLOY_ROLE_ARN TARGET_ACCOUNT_ID TARGET_REGION STAGE SERVICE_NAME DEPLOYMENT_BUCKET PERMISSIONS_BOUNDARY_ARN \
-            PULUMI_BACKEND_URL PULUMI_SECRETS_PROVIDER PULUMI_STACK; do
-  [ -n "${!name:-}" ] || missing+=("$name")
-done
-[ "${#missing[@]}" -eq 0 ] || die "required environment variable(s) not set: ${missing[*]}"
-
-[[ "$STAGE" =~ ^[a-z][a-z0-9]*(-[a-z0-9]+)*$ ]] && [ "${#STAGE}" -le 16 ] \
-  || die "STAGE '$STAGE' must be lowercase letters/digits/single hyphens, start with a letter, at most 16 characters"
-[[ "$TARGET_ACCOUNT_ID" =~ ^[0-9]{12}$ ]] || die "TARGET_ACCOUNT_ID '$TARGET_ACCOUNT_ID' is not a 12-digit AWS account ID"
-[[ "$TARGET_REGION" =~ ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$ ]] || die "TARGET_REGION '$TARGET_REGION' is not an AWS region"
-[[ "$SERVICE_NAME" =~ ^[A-Za-z0-9-]+$ ]] || die "SERVICE_NAME '$SERVICE_NAME' is not a service name"
-[[ "$PERMISSIONS_BOUNDARY_ARN" =~ ^arn:aws(-[a-z]+)*:iam::$TARGET_ACCOUNT_ID:policy/[A-Za-z0-9+=,.@_/-]+$ ]] \
-  || die "PERMISSIONS_BOUNDARY_ARN '$PERMISSIONS_BOUNDARY_ARN' is not a policy of TARGET_ACCOUNT_ID $TARGET_ACCOUNT_ID"
+log_prefix=pulumi-deploy
+# shellcheck source=ci-deploy-env.sh
+source "$here/ci-deploy-env.sh"
+check_deploy_env PULUMI_BACKEND_URL PULUMI_SECRETS_PROVIDER PULUMI_STACK
 # The state stays in the target account, under this stage's prefix of its deployment bucket (the only one the
 # deploy role may write), and its secrets under a key of that account: any other backend or key is refused.
 expected_backend="s3://$DEPLOYMENT_BUCKET/pulumi/$SERVICE_NAME/$STAGE?region=$TARGET_REGION"
@@ -43,9 +33,6 @@ expected_backend="s3://$DEPLOYMENT_BUCKET/pulumi/$SERVICE_NAME/$STAGE?region=$TA
 [[ "$PULUMI_SECRETS_PROVIDER" =~ ^awskms:///arn:aws(-[a-z]+)*:kms:$TARGET_REGION:$TARGET_ACCOUNT_ID:key/[0-9A-Za-z-]+\?region=$TARGET_REGION$ ]] \
   || die "PULUMI_SECRETS_PROVIDER '$PULUMI_SECRETS_PROVIDER' is not a KMS key of TARGET_ACCOUNT_ID $TARGET_ACCOUNT_ID in $TARGET_REGION"
 [ "$PULUMI_STACK" = "$STAGE" ] || die "PULUMI_STACK '$PULUMI_STACK' must be the stage '$STAGE' (one stack per stage)"
-for artifact in build/create-product.zip build/find-product.zip; do
-  [ -s "$artifact" ] || die "$artifact is missing: the Test stage's artifact holds the bundles (npm run build)"
-done
 command -v pulumi >/dev/null || die "pulumi is not on PATH: run scripts/install-pulumi.sh first"
 
 profile="${DEPLOY_PROFILE:-target-deploy}"
@@ -80,10 +67,4 @@ step "pulumi up $stack (as $DEPLOY_ROLE_ARN)"
 p up --stack "$stack" --yes --diff || die "pulumi up failed for stack $stack (the output above says which resource and why)"
 
 url="$(p stack output url --stack "$stack")" || die "could not read output url of stack $stack"
-[[ "$url" =~ ^https://[a-z0-9]+\.execute-api\.$TARGET_REGION\.amazonaws\.com(\.cn)?/$STAGE$ ]] \
-  || die "stack $stack has no usable url output (got '$url')"
-
-printf '{"url":"%s","stage":"%s","region":"%s","account":"%s","stack":"%s","service":"%s"}\n' \
-  "$url" "$STAGE" "$TARGET_REGION" "$TARGET_ACCOUNT_ID" "$stack" "$SERVICE_NAME" >"$output_file"
-printf 'pulumi-deploy: wrote %s\n' "$output_file"
-printf 'API_URL=%s\n' "$url"
+write_deploy_output "$url" "$stack" "$output_file"

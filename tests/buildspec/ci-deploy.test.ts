@@ -35,7 +35,8 @@ function sandbox(overrides: Record<string, string | undefined> = {}): Sandbox {
     mkdirSync(bin);
     mkdirSync(home);
     mkdirSync(join(dir, "scripts"));
-    for (const f of ["ci-deploy.sh", "assume-deploy-role.sh"]) copyFileSync(join(ROOT, "scripts", f), join(dir, "scripts", f));
+    for (const f of ["ci-deploy.sh", "ci-deploy-env.sh", "assume-deploy-role.sh"])
+        copyFileSync(join(ROOT, "scripts", f), join(dir, "scripts", f));
     copyFileSync(join(ROOT, "serverless.yml"), join(dir, "serverless.yml"));
     mkdirSync(join(dir, "build"));
     writeFileSync(join(dir, "build", "create-product.zip"), "zip");
@@ -239,7 +240,7 @@ describe("scripts/ci-deploy.sh with a fake aws CLI and sls", function () {
         const noOutput = sandbox({ FAKE_SERVICE_ENDPOINT: "None" });
         const r2 = deploy(noOutput);
         expect(r2.status).to.not.equal(0);
-        expect(r2.stderr).to.include("stack product-catalog-service-dev has no usable ServiceEndpoint output (got 'None')");
+        expect(r2.stderr).to.include("stack product-catalog-service-dev has no usable API URL (got 'None')");
         expect(existsSync(join(noOutput.dir, "deploy-output.json"))).to.equal(false);
     });
 

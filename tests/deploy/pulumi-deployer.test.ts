@@ -118,7 +118,10 @@ describe("pulumi deployer: buildspec-pulumi.yml against moto, IAM enforced, with
                 "buildspec.yml": "buildspec-pulumi.yml",
                 "package.json": "package.json",
                 ...Object.fromEntries(
-                    ["assume-deploy-role.sh", "install-pulumi.sh", "pulumi-deploy.sh"].map((f) => [`scripts/${f}`, `scripts/${f}`]),
+                    ["assume-deploy-role.sh", "ci-deploy-env.sh", "install-pulumi.sh", "pulumi-deploy.sh"].map((f) => [
+                        `scripts/${f}`,
+                        `scripts/${f}`,
+                    ]),
                 ),
             },
             deployAction: true,
