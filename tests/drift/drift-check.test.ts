@@ -7,9 +7,10 @@
  */
 import { PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer, Server } from "node:http";
+import { AddressInfo } from "node:net";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { DRIFT_CHECK_FILES } from "../../components/drift-detection";
@@ -38,9 +39,9 @@ describe("drift check (buildspec-drift.yml) against moto, IAM enforced, with Clo
     let driftSession: SessionCredentials;
     let credentials: ContainerCredentials;
     let projectEnv: Record<string, string>;
-    let sqs: SQSClient;
     let sns: SNSClient;
-    let queueUrl: string;
+    let subscriber: Server;
+    let delivered: Notification[];
     let commands: string[];
 
     /** The project's environment variables, as the tools stack sets them on the drift-check project. */
@@ -72,16 +73,25 @@ describe("drift check (buildspec-drift.yml) against moto, IAM enforced, with Clo
         }
         driftSession = await codeBuildSession(toolsAdmin, tools.role("drift-role"), "AWSCodeBuild-drift");
 
-        // The pipeline's topic, with a queue subscribed to read what the check publishes.
-        const config = { endpoint: moto.url, region: REGION, credentials: toolsAdmin.iam.config.credentials };
-        sns = new SNSClient(config);
-        sqs = new SQSClient(config);
+        // The pipeline's topic, with an HTTP subscriber that collects what the check publishes (moto delivers to an
+        // http subscription while it handles the Publish, so a message is here once the publish returned).
+        sns = new SNSClient({ endpoint: moto.url, region: REGION, credentials: toolsAdmin.iam.config.credentials });
         const topicName = projectEnv.NOTIFICATION_TOPIC_ARN.split(":").pop()!;
         const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: topicName }));
         expect(TopicArn).to.equal(projectEnv.NOTIFICATION_TOPIC_ARN);
-        ({ QueueUrl: queueUrl } = (await sqs.send(new CreateQueueCommand({ QueueName: "drift-messages" }))) as { QueueUrl: string });
-        const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
-        await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: Attributes!.QueueArn }));
+        delivered = [];
+        subscriber = createServer((req, res) => {
+            let body = "";
+            req.on("data", (c) => (body += c));
+            req.on("end", () => {
+                const { Subject, Message } = JSON.parse(body);
+                delivered.push({ Subject, Message });
+                res.end();
+            });
+        });
+        await new Promise<void>((r) => subscriber.listen(0, "127.0.0.1", r));
+        const endpoint = `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}/`;
+        await sns.send(new SubscribeCommand({ TopicArn, Protocol: "http", Endpoint: endpoint }));
 
         await moto.enforceIam();
         credentials = await serveContainerCredentials(() => driftSession);
@@ -90,25 +100,16 @@ describe("drift check (buildspec-drift.yml) against moto, IAM enforced, with Clo
 
     after(async () => {
         sns?.destroy();
-        sqs?.destroy();
+        subscriber?.closeAllConnections();
+        await new Promise<void>((r) => (subscriber ? subscriber.close(() => r()) : r()));
         for (const admin of admins ?? []) destroyClients(admin);
         await credentials?.close();
         await moto?.stop();
     });
 
-    async function notifications(): Promise<Notification[]> {
-        const found: Notification[] = [];
-        for (;;) {
-            const { Messages = [] } = await sqs.send(
-                new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-            );
-            if (Messages.length === 0) return found;
-            for (const m of Messages) {
-                const body = JSON.parse(m.Body!);
-                found.push({ Subject: body.Subject, Message: body.Message });
-                await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
-            }
-        }
+    /** What was published since the last call. */
+    function notifications(): Notification[] {
+        return delivered.splice(0, delivered.length);
     }
 
     /** One scheduled run: the buildspec's build commands, in a fresh workspace, through the drift front. */
@@ -126,7 +127,7 @@ describe("drift check (buildspec-drift.yml) against moto, IAM enforced, with Clo
             const sessions = existsSync(cache)
                 ? readdirSync(cache).map((f) => JSON.parse(readFileSync(join(cache, f), "utf8")).Credentials)
                 : [];
-            return { ...run, calls: front.calls, sessions, messages: await notifications() };
+            return { ...run, calls: front.calls, sessions, messages: notifications() };
         } finally {
             workspace.remove();
             await front.close();
