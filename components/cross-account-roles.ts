@@ -140,34 +140,17 @@ export class CrossAccountRoles extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const deployPolicy =
-            this.deployer === "serverless"
-                ? pulumi
-                      .all([account, this.deploymentBucket.bucketName, this.cfnExecutionRole!.arn, this.permissionsBoundary.arn])
-                      .apply(([ctx, deploymentBucketName, cfnExecutionRoleArn, permissionsBoundaryArn]) =>
-                          deployRolePolicy({
-                              deployer: "serverless",
-                              ctx,
-                              service,
-                              stage,
-                              deploymentBucketName,
-                              cfnExecutionRoleArn,
-                              permissionsBoundaryArn,
-                          }),
-                      )
-                : pulumi
-                      .all([account, this.deploymentBucket.bucketName, this.pulumiSecretsKey!.arn, this.permissionsBoundary.arn])
-                      .apply(([ctx, deploymentBucketName, pulumiSecretsKeyArn, permissionsBoundaryArn]) =>
-                          deployRolePolicy({
-                              deployer: "pulumi",
-                              ctx,
-                              service,
-                              stage,
-                              deploymentBucketName,
-                              pulumiSecretsKeyArn,
-                              permissionsBoundaryArn,
-                          }),
-                      );
+        // The deployer's own resource: the role CloudFormation deploys as, or the key Pulumi encrypts secrets with.
+        const deployerResourceArn = this.cfnExecutionRole?.arn ?? this.pulumiSecretsKey!.arn;
+        const deployer = this.deployer;
+        const deployPolicy = pulumi
+            .all([account, this.deploymentBucket.bucketName, this.permissionsBoundary.arn, deployerResourceArn])
+            .apply(([ctx, deploymentBucketName, permissionsBoundaryArn, arn]) => {
+                const common = { ctx, service, stage, deploymentBucketName, permissionsBoundaryArn };
+                return deployer === "serverless"
+                    ? deployRolePolicy({ ...common, deployer, cfnExecutionRoleArn: arn })
+                    : deployRolePolicy({ ...common, deployer, pulumiSecretsKeyArn: arn });
+            });
         new aws.iam.RolePolicy(`${name}-deploy-policy`, { role: this.deployRole.id, policy: deployPolicy }, { parent: this });
 
         this.deployRoleArn = this.deployRole.arn;

@@ -64,6 +64,21 @@ export const DEPLOY_BUILDSPECS: Record<Deployer, string> = { serverless: "builds
 /** CodeBuild image with Node.js 22 (Amazon Linux 2023 standard 5.0). */
 export const BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
 
+/**
+ * The container every CodeBuild project of this project runs in, with these plain-text variables. No Docker builds
+ * here: privileged mode would give the build root on the host's Docker daemon.
+ */
+export function buildEnvironment(variables: Record<string, pulumi.Input<string>>): aws.types.input.codebuild.ProjectEnvironment {
+    return {
+        type: "LINUX_CONTAINER",
+        computeType: "BUILD_GENERAL1_SMALL",
+        image: BUILD_IMAGE,
+        imagePullCredentialsType: "CODEBUILD",
+        privilegedMode: false,
+        environmentVariables: Object.entries(variables).map(([name, value]) => ({ name, value, type: "PLAINTEXT" })),
+    };
+}
+
 /** The artifact the Test stage produces (sources + tested bundles) and every later action consumes. */
 export const BUILD_ARTIFACT = "build";
 
@@ -302,19 +317,7 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                     artifacts: { type: "CODEPIPELINE" },
                     // npm's download cache, kept in the artifact bucket between builds (npm ci stays lockfile-exact).
                     cache: { type: "S3", location: pulumi.interpolate`${this.artifactBucket.bucketName}/codebuild-cache/${kind}` },
-                    environment: {
-                        type: "LINUX_CONTAINER",
-                        computeType: "BUILD_GENERAL1_SMALL",
-                        image: BUILD_IMAGE,
-                        imagePullCredentialsType: "CODEBUILD",
-                        // No Docker builds here; privileged mode would give the build root on the host's Docker daemon.
-                        privilegedMode: false,
-                        environmentVariables: Object.entries({ SERVICE_NAME: service, ...settings.environment }).map(([name, value]) => ({
-                            name,
-                            value,
-                            type: "PLAINTEXT",
-                        })),
-                    },
+                    environment: buildEnvironment({ SERVICE_NAME: service, ...settings.environment }),
                     logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: settings.logGroup.name } },
                 },
                 // CodeBuild checks the role's permissions on first use; attach them before the project exists.

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { SERVICE_NAME } from "../config";
-import { BUILD_IMAGE } from "./deployment-pipeline";
+import { buildEnvironment } from "./deployment-pipeline";
 import { AccountContext, driftRolePolicy, serviceTrustPolicy, startBuildPolicy } from "./policies";
 
 /** A target stage whose stack the drift check inspects. */
@@ -122,18 +122,11 @@ export class DriftDetection extends pulumi.ComponentResource {
                 // A new source archive (changed scripts) must reach the project: its version pins it.
                 sourceVersion: source.versionId,
                 artifacts: { type: "NO_ARTIFACTS" },
-                environment: {
-                    type: "LINUX_CONTAINER",
-                    computeType: "BUILD_GENERAL1_SMALL",
-                    image: BUILD_IMAGE,
-                    imagePullCredentialsType: "CODEBUILD",
-                    privilegedMode: false,
-                    environmentVariables: [
-                        { name: "SERVICE_NAME", value: service, type: "PLAINTEXT" },
-                        { name: "NOTIFICATION_TOPIC_ARN", value: args.notificationTopicArn, type: "PLAINTEXT" },
-                        { name: "DRIFT_TARGETS", value: JSON.stringify(args.targets), type: "PLAINTEXT" },
-                    ],
-                },
+                environment: buildEnvironment({
+                    SERVICE_NAME: service,
+                    NOTIFICATION_TOPIC_ARN: args.notificationTopicArn,
+                    DRIFT_TARGETS: JSON.stringify(args.targets),
+                }),
                 logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: logs.name } },
             },
             { parent: this, dependsOn: [policy] },

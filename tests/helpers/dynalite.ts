@@ -5,6 +5,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LOCAL_CREDENTIALS, startDynalite } from "../../scripts/local-api";
+import { freePort } from "./free-port";
 
 export const TEST_REGION = "us-east-1";
 
@@ -56,12 +57,5 @@ export function setEnv(vars: Record<string, string | undefined>): () => void {
     return () => apply(saved);
 }
 
-/** A TCP port nobody listens on (bound then released). */
-export async function deadPort(): Promise<number> {
-    const net = await import("node:net");
-    const srv = net.createServer();
-    await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", () => ok()));
-    const { port } = srv.address() as import("node:net").AddressInfo;
-    await new Promise<void>((ok) => srv.close(() => ok()));
-    return port;
-}
+/** A TCP port nobody listens on (bound then released): where a test points a client to make it fail to connect. */
+export const deadPort = freePort;

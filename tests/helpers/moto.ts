@@ -13,8 +13,8 @@
  */
 import { execFileSync, spawn, ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer, AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
+import { freePort } from "./free-port";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -109,14 +109,6 @@ export function findMoto(): MotoRuntime {
             "dependencies (Debian/Ubuntu: see .ci/run for the apt-get line). Tried: " +
             attempts.map(([p, s]) => (s ? `${p} with ${s}` : p)).join("; "),
     );
-}
-
-async function freePort(): Promise<number> {
-    const srv = createServer();
-    await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", () => ok()));
-    const { port } = srv.address() as AddressInfo;
-    await new Promise<void>((ok) => srv.close(() => ok()));
-    return port;
 }
 
 export async function startMoto(): Promise<Moto> {
