@@ -7,22 +7,37 @@
 // All problems are collected and reported together, each naming the key and what a valid value looks like,
 // so a bad `Pulumi.<stack>.yaml` fails before any resource is touched.
 
-/** The Serverless service name. serverless.yml's `service:` must be the same (a test checks it). */
-export const SERVICE_NAME = "product-catalog-service";
-
-/** Log retention values CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
+import {
+    DEFAULT_BUILD_ROLE_PREFIX,
+    DEFAULT_PULUMI_CLI_VERSION,
+    Deployer,
+    DEPLOYERS,
+    DeployerSettings,
+    driftCheckRoleName,
+    LOG_RETENTION_DAYS,
+    RESERVED_STAGE_NAMES,
+    SERVICE_NAME,
+    SMOKE_TEST_MODES,
+    SmokeTestMode,
+    SourceConfig,
+    stageBuildRoleName,
+    StageSettings,
+} from "./components/domain";
+import {
+    accountIdProblem,
+    policyArnProblem,
+    releaseVersionProblem,
+    roleNameProblem,
+    sha256Problem,
+    stageProblem,
+} from "./components/identifiers";
+import { TargetStackRef } from "./components/target-stack";
+import * as pulumi from "@pulumi/pulumi";
+import { load as loadYaml } from "js-yaml";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 export type StackRole = "tools" | "target" | "api";
-
-/**
- * What deploys the product API from the pipeline: `serverless` runs `sls deploy` (CloudFormation, as the blog
- * sample does); `pulumi` runs the `api` role of this program (ProductApi) with `pulumi up`.
- */
-export type Deployer = "serverless" | "pulumi";
-export const DEPLOYERS: readonly Deployer[] = ["serverless", "pulumi"];
 
 interface CommonConfig {
     /** Retention of every log group the stack creates. */
@@ -35,41 +50,14 @@ export interface TargetConfig extends CommonConfig {
     readonly stage: string;
     /** The tools account whose pipeline deploys here. */
     readonly toolsAccountId: string;
-    /** Name of the pipeline's CodeBuild role in the tools account: the only principal the deploy role trusts. */
+    /** Prefix of the tools account's build roles: the deploy role trusts `<prefix>-<stage>`, the drift role `<prefix>-drift`. */
     readonly pipelineBuildRoleName: string;
     /** What the pipeline deploys with; the deploy role gets exactly the rights that deployer needs. */
     readonly deployer: Deployer;
 }
 
-/** What a stage's smoke test may do: `full` creates a product and reads it back; `read-only` writes nothing. */
-export type SmokeTestMode = "full" | "read-only";
-export const SMOKE_TEST_MODES: readonly SmokeTestMode[] = ["full", "read-only"];
-
-export interface PipelineStageConfig {
-    /** Stage name, e.g. `dev`; must equal the target stack's `stage` output (checked at deploy time). */
-    readonly name: string;
-    /** Fully qualified name of the target stack, `<organization>/<project>/<stack>`. */
-    readonly targetStack: string;
-    /** A person must approve in the pipeline before this stage deploys. */
-    readonly approval: boolean;
-    /** Smoke test run against the stage's API after it deploys; production stages use `read-only`. */
-    readonly smokeTest: SmokeTestMode;
-    /** When the stage fails (its smoke test, typically), CodePipeline redeploys its last successful execution. */
-    readonly rollbackOnFailure: boolean;
-}
-
-/** Where the pipeline's source comes from. */
-export type SourceConfig =
-    | { readonly kind: "codecommit"; readonly repositoryName: string }
-    | {
-          readonly kind: "codeconnections";
-          /** A CodeConnections connection (GitHub, GitLab, Bitbucket), created and authorized in the console. */
-          readonly connectionArn: string;
-          /** `<owner>/<repository>` on the connected provider. */
-          readonly fullRepositoryId: string;
-          /** Pushes that change none of these paths do not start the pipeline (all paths when empty). */
-          readonly triggerFilePaths: readonly string[];
-      };
+/** One deploy stage of the tools stack: its target stack and how the pipeline promotes to it. */
+export interface PipelineStageConfig extends TargetStackRef, StageSettings {}
 
 export interface ToolsConfig extends CommonConfig {
     readonly role: "tools";
@@ -78,16 +66,14 @@ export interface ToolsConfig extends CommonConfig {
     readonly branch: string;
     /** E-mail addresses subscribed to the pipeline's notifications (each must confirm by e-mail). */
     readonly notificationEmails: readonly string[];
-    /** Deterministic name of the CodeBuild role: the target stacks trust exactly this role. */
+    /** Prefix of the build roles: each stage's is `<prefix>-<stage>`, the drift check's `<prefix>-drift`. */
     readonly buildRoleName: string;
     /** Deploy stages in order. */
     readonly stages: readonly PipelineStageConfig[];
-    /** What the Deploy actions run; every target stack must be set up for the same deployer. */
-    readonly deployer: Deployer;
+    /** What the Deploy actions run (every target stack must be set up for the same deployer) and what they need. */
+    readonly deployer: DeployerSettings;
     /** When drift detection runs (an EventBridge schedule expression), or undefined when it is off. */
     readonly driftSchedule: string | undefined;
-    /** The Pulumi CLI the `pulumi` deployer installs in the build, verified by its SHA-256 (undefined otherwise). */
-    readonly pulumiCli: { readonly version: string; readonly sha256: string } | undefined;
 }
 
 export interface ApiConfig extends CommonConfig {
@@ -102,53 +88,41 @@ export interface ApiConfig extends CommonConfig {
 
 export type StackConfig = TargetConfig | ToolsConfig | ApiConfig;
 
-/** Thrown when stack config is invalid; the message lists every problem found. */
-export class ConfigError extends Error {
+/**
+ * Thrown when stack config is invalid; the message lists every problem found. A RunError: the engine prints a
+ * program's RunError as its message alone, without a JavaScript stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: readonly string[]) {
         super(
             `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
                 problems.map((p) => `  - ${p}`).join("\n") +
-                "\nSet values with `pulumi config set <key> <value>`; see Pulumi.yaml for every key.",
+                `\n${configHint(problems)}`,
         );
         this.name = "ConfigError";
     }
 }
 
-export const DEFAULT_BUILD_ROLE_NAME = `${SERVICE_NAME}-pipeline-build`;
-
-/** The drift-check project's role: the build role's name with this suffix, so the targets can trust both by name. */
-export const DRIFT_ROLE_SUFFIX = "-drift";
-export const driftRoleName = (buildRoleName: string) => `${buildRoleName}${DRIFT_ROLE_SUFFIX}`;
+/** How to fix what was found: the hint fits the keys the problems name. */
+function configHint(problems: readonly string[]): string {
+    const hints: string[] = [];
+    if (problems.some((p) => /^stages\b/.test(p))) {
+        hints.push("`stages` is a list: edit it in Pulumi.<stack>.yaml, or `pulumi config set --path 'stages[0].name' dev`");
+    }
+    if (problems.some((p) => !/^stages\b/.test(p) && !/is not a configuration key/.test(p))) {
+        hints.push("set a value with `pulumi config set <key> <value>` in this stack");
+    }
+    hints.push("Pulumi.yaml describes every key");
+    return `To fix: ${hints.join("; ")}.`;
+}
 
 /** Named drift schedules; anything else must be an EventBridge rate() or cron() expression. */
 export const DRIFT_SCHEDULES: Record<string, string> = { daily: "rate(1 day)", hourly: "rate(1 hour)" };
-
-/** The Pulumi CLI release the `pulumi` deployer installs by default: the one matching @pulumi/pulumi in package-lock.json. */
-export const DEFAULT_PULUMI_CLI_VERSION = "3.276.0";
 
 /** Reads one raw config value (as `pulumi.Config#get` does); `undefined` when unset. */
 export type ConfigSource = (key: string) => string | undefined;
 
 // ---- validators: each returns a problem message, or undefined when the value is valid ----
-
-const ACCOUNT_ID = /^\d{12}$/;
-export function accountIdProblem(key: string, value: string): string | undefined {
-    return ACCOUNT_ID.test(value)
-        ? undefined
-        : `${key} must be a 12-digit AWS account ID such as 111111111111; got ${JSON.stringify(value)}`;
-}
-
-// The stage becomes part of Lambda function, table, role, log group and CloudFormation stack names
-// (`product-catalog-service-<stage>-findProduct` must fit Lambda's 64 characters), so it is kept short
-// and lowercase: S3 and CloudFormation reject some characters the others accept.
-const STAGE = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,15}$/;
-export function stageProblem(key: string, value: string): string | undefined {
-    return STAGE.test(value)
-        ? undefined
-        : `${key} must be 1-16 characters of lowercase letters, digits and single hyphens, starting with a letter ` +
-              `and not ending with a hyphen (it becomes part of every resource name), e.g. "dev" or "prod-eu"; ` +
-              `got ${JSON.stringify(value)}`;
-}
 
 // git check-ref-format rules for a branch name, plus a length limit CodePipeline enforces.
 export function branchProblem(key: string, value: string): string | undefined {
@@ -178,14 +152,6 @@ export function repositoryNameProblem(key: string, value: string): string | unde
         ? undefined
         : `${key} must be 1-100 characters of letters, digits, ".", "_" or "-" and not end in ".git" ` +
               `(CodeCommit's rule); got ${JSON.stringify(value)}`;
-}
-
-// IAM role names: 1-64 of [\w+=,.@-]. The build role name is also embedded in the targets' trust policies.
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-export function roleNameProblem(key: string, value: string): string | undefined {
-    return ROLE_NAME.test(value)
-        ? undefined
-        : `${key} must be an IAM role name (1-64 letters, digits or "+=,.@_-"); got ${JSON.stringify(value)}`;
 }
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
@@ -224,10 +190,6 @@ export function driftScheduleProblem(key: string, value: string): string | undef
         : `${key} must be "daily", "hourly", "off", or an EventBridge schedule expression such as "rate(12 hours)" ` +
               `or "cron(0 6 * * ? *)"; got ${JSON.stringify(value)}`;
 }
-
-const SEMVER = /^\d+\.\d+\.\d+$/;
-const POLICY_ARN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]{1,128}$/;
-const SHA256 = /^[0-9a-f]{64}$/;
 
 function readDeployer(r: Reader): Deployer {
     const deployer = r.optional("deployer") ?? "serverless";
@@ -349,7 +311,7 @@ function readStages(r: Reader): PipelineStageConfig[] {
         if (unknownKeys.length > 0) r.check(`${at} has unknown key(s) ${unknownKeys.join(", ")}; allowed: ${allowed.join(", ")}`);
         const name = typeof e.name === "string" ? e.name : "";
         const targetStack = typeof e.targetStack === "string" ? e.targetStack : "";
-        r.check(stageProblem(`${at}.name`, name));
+        r.check(stageProblem(`${at}.name`, name) ?? reservedStageProblem(`${at}.name`, name));
         r.check(stackNameProblem(`${at}.targetStack`, targetStack));
         const approval = e.approval ?? false;
         if (typeof approval !== "boolean") r.check(`${at}.approval must be true or false; got ${JSON.stringify(approval)}`);
@@ -384,6 +346,23 @@ function readStages(r: Reader): PipelineStageConfig[] {
     return stages;
 }
 
+/** A stage name the tools account's role names reserve (its build role would be another role's). */
+function reservedStageProblem(key: string, value: string): string | undefined {
+    return RESERVED_STAGE_NAMES.includes(value)
+        ? `${key} must not be ${JSON.stringify(value)}: the stage's build role, <buildRoleName>-${value}, is the drift check's role`
+        : undefined;
+}
+
+/** The build-role names derived from a prefix must be valid IAM role names too. */
+function buildRolePrefixProblems(key: string, prefix: string, stages: readonly string[]): (string | undefined)[] {
+    return [
+        roleNameProblem(key, prefix),
+        ...[driftCheckRoleName(prefix), ...stages.map((stage) => stageBuildRoleName(prefix, stage))].map((roleName) =>
+            roleName.length > 64 ? `${key} is too long: the derived role name ${roleName} exceeds IAM's 64 characters` : undefined,
+        ),
+    ];
+}
+
 // Drift detection asks CloudFormation, so it exists for the serverless deployer only. Unset means daily there.
 function readDriftSchedule(r: Reader, deployer: Deployer): string | undefined {
     const value = r.optional("driftSchedule");
@@ -403,8 +382,7 @@ function readDriftSchedule(r: Reader, deployer: Deployer): string | undefined {
 
 function readPulumiCli(r: Reader): { version: string; sha256: string } {
     const version = r.optional("pulumiCliVersion") ?? DEFAULT_PULUMI_CLI_VERSION;
-    if (!SEMVER.test(version))
-        r.check(`pulumiCliVersion must be a release such as "${DEFAULT_PULUMI_CLI_VERSION}"; got ${JSON.stringify(version)}`);
+    r.check(releaseVersionProblem("pulumiCliVersion", version, DEFAULT_PULUMI_CLI_VERSION));
     const sha256 = (
         r.required(
             "pulumiCliSha256",
@@ -412,13 +390,60 @@ function readPulumiCli(r: Reader): { version: string; sha256: string } {
                 "(deployer pulumi installs that exact file in every build and refuses any other)",
         ) ?? ""
     ).toLowerCase();
-    if (sha256 && !SHA256.test(sha256)) r.check(`pulumiCliSha256 must be 64 hexadecimal digits; got ${JSON.stringify(sha256)}`);
+    if (sha256) r.check(sha256Problem("pulumiCliSha256", sha256));
     return { version, sha256 };
 }
 
 /** Reads and validates the stack's configuration; throws ConfigError listing every problem. */
-export function readStackConfig(source: ConfigSource): StackConfig {
+/** Keys of this project's namespace that Pulumi.yaml cannot declare (a list of objects): config.ts validates them. */
+const UNDECLARED_KEYS = ["stages"];
+
+/** The keys of this project's namespace: those Pulumi.yaml declares, plus `stages`. */
+export function projectConfigKeys(pulumiYaml: string = readFileSync(join(__dirname, "Pulumi.yaml"), "utf8")): string[] {
+    const declared = (loadYaml(pulumiYaml) as { config?: Record<string, unknown> }).config ?? {};
+    return [...Object.keys(declared).filter((k) => !k.includes(":")), ...UNDECLARED_KEYS];
+}
+
+/** Edit distance (insert, delete, substitute), for "did you mean". */
+function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = current;
+    }
+    return previous[b.length];
+}
+
+/**
+ * A key set in this project's namespace that the program does not read would be silently ignored
+ * (`notificationEmail` for `notificationEmails`): each is a problem naming the closest known key.
+ */
+export function unknownKeyProblems(setKeys: readonly string[], knownKeys: readonly string[]): string[] {
+    return setKeys
+        .filter((key) => !knownKeys.includes(key))
+        .map((key) => {
+            const [closest] = [...knownKeys].sort(
+                (a, b) => editDistance(key.toLowerCase(), a.toLowerCase()) - editDistance(key.toLowerCase(), b.toLowerCase()),
+            );
+            const near =
+                closest !== undefined && editDistance(key.toLowerCase(), closest.toLowerCase()) <= Math.max(2, Math.floor(key.length / 3));
+            return (
+                `${key} is not a configuration key of this project${near ? ` (did you mean ${closest}?)` : ""}: ` +
+                `remove it with \`pulumi config rm ${key}\`; the keys are ${knownKeys.join(", ")}`
+            );
+        });
+}
+
+/**
+ * Reads and validates the stack's config. `setKeys`, when given, are the keys set in this project's namespace
+ * (without the `<project>:` prefix): any the program does not know is refused rather than ignored.
+ */
+export function readStackConfig(source: ConfigSource, setKeys?: readonly string[]): StackConfig {
     const r = new Reader(source);
+    if (setKeys) unknownKeyProblems(setKeys, projectConfigKeys()).forEach((p) => r.check(p));
     const role = r.required("role", 'one of "target", "tools" or "api"');
     const logRetentionDays = readLogRetention(r);
 
@@ -429,9 +454,9 @@ export function readStackConfig(source: ConfigSource): StackConfig {
             if (stage) r.check(stageProblem("stage", stage));
             const toolsAccountId = r.required("toolsAccountId", "the 12-digit ID of the tools account that runs the pipeline");
             if (toolsAccountId) r.check(accountIdProblem("toolsAccountId", toolsAccountId));
-            const pipelineBuildRoleName = r.optional("pipelineBuildRoleName") ?? DEFAULT_BUILD_ROLE_NAME;
-            r.check(roleNameProblem("pipelineBuildRoleName", pipelineBuildRoleName));
-            r.check(roleNameProblem("pipelineBuildRoleName (with its drift-check suffix)", driftRoleName(pipelineBuildRoleName)));
+            if (stage) r.check(reservedStageProblem("stage", stage));
+            const pipelineBuildRoleName = r.optional("pipelineBuildRoleName") ?? DEFAULT_BUILD_ROLE_PREFIX;
+            buildRolePrefixProblems("pipelineBuildRoleName", pipelineBuildRoleName, [stage]).forEach((p) => r.check(p));
             const deployer = readDeployer(r);
             config = { role, stage, toolsAccountId, pipelineBuildRoleName, deployer, logRetentionDays };
             break;
@@ -440,13 +465,17 @@ export function readStackConfig(source: ConfigSource): StackConfig {
             const source = readSource(r);
             const branch = r.optional("branch") ?? "main";
             r.check(branchProblem("branch", branch));
-            const buildRoleName = r.optional("buildRoleName") ?? DEFAULT_BUILD_ROLE_NAME;
-            r.check(roleNameProblem("buildRoleName", buildRoleName));
-            r.check(roleNameProblem("buildRoleName (with its drift-check suffix)", driftRoleName(buildRoleName)));
+            const buildRoleName = r.optional("buildRoleName") ?? DEFAULT_BUILD_ROLE_PREFIX;
             const stages = readStages(r);
-            const deployer = readDeployer(r);
-            const driftSchedule = readDriftSchedule(r, deployer);
-            const pulumiCli = deployer === "pulumi" ? readPulumiCli(r) : undefined;
+            buildRolePrefixProblems(
+                "buildRoleName",
+                buildRoleName,
+                stages.map((s) => s.name),
+            ).forEach((p) => r.check(p));
+            const deployerKind = readDeployer(r);
+            const driftSchedule = readDriftSchedule(r, deployerKind);
+            const deployer: DeployerSettings =
+                deployerKind === "pulumi" ? { kind: "pulumi", cli: readPulumiCli(r) } : { kind: "serverless" };
             const notificationEmails = readStringList(r, "notificationEmails");
             for (const email of notificationEmails) {
                 if (!EMAIL.test(email)) r.check(`notificationEmails has ${JSON.stringify(email)}, which is not an e-mail address`);
@@ -460,7 +489,6 @@ export function readStackConfig(source: ConfigSource): StackConfig {
                 notificationEmails,
                 deployer,
                 driftSchedule,
-                pulumiCli,
                 logRetentionDays,
             };
             break;
@@ -469,12 +497,7 @@ export function readStackConfig(source: ConfigSource): StackConfig {
             const stage = r.required("stage", 'the stage to deploy, e.g. "dev"');
             if (stage) r.check(stageProblem("stage", stage));
             const permissionsBoundaryArn = r.optional("permissionsBoundaryArn");
-            if (permissionsBoundaryArn !== undefined && !POLICY_ARN.test(permissionsBoundaryArn)) {
-                r.check(
-                    `permissionsBoundaryArn must be an IAM policy ARN such as "arn:aws:iam::222222222222:policy/boundary-${SERVICE_NAME}-dev"; ` +
-                        `got ${JSON.stringify(permissionsBoundaryArn)}`,
-                );
-            }
+            if (permissionsBoundaryArn !== undefined) r.check(policyArnProblem("permissionsBoundaryArn", permissionsBoundaryArn));
             config = { role, stage, permissionsBoundaryArn, logRetentionDays };
             break;
         }

@@ -8,28 +8,26 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { ApiConfig, ConfigError, driftRoleName, readStackConfig, SERVICE_NAME, StackConfig, TargetConfig, ToolsConfig } from "./config";
+import { ApiConfig, ConfigError, readStackConfig, StackConfig, TargetConfig, ToolsConfig } from "./config";
 import { CrossAccountRoles } from "./components/cross-account-roles";
-import { DeploymentPipeline, DeployTarget } from "./components/deployment-pipeline";
+import { DeploymentPipeline, stageBuildRoleArn } from "./components/deployment-pipeline";
+import { driftCheckRoleName } from "./components/domain";
+import { regionProblem } from "./components/identifiers";
 import { DriftDetection } from "./components/drift-detection";
 import { newPermissionsBoundary } from "./components/permissions-boundary";
+import { stageCollisionProblems } from "./components/pipeline-model";
 import { PRODUCT_API_ROUTES, ProductApi } from "./components/product-api";
-import { AccountContext, arns } from "./components/policies";
-import { readTargetStack, TARGET_OUTPUTS } from "./components/target-stack";
+import { AccountContext } from "./components/policies";
+import { DeployTarget, targetOutputNames } from "./components/target-contract";
+import { readTargetStack, TargetStackError } from "./components/target-stack";
 
 /** Where `npm run build` writes the function bundles both deployers ship. */
 const BUNDLE_DIR = path.join(__dirname, "build");
 
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
-
 function awsRegion(): string {
     const region = new pulumi.Config("aws").get("region") ?? "";
-    if (!REGION.test(region)) {
-        throw new ConfigError([
-            `aws:region must be an AWS region such as "us-east-1"; got ${JSON.stringify(region)} ` +
-                "(set it with `pulumi config set aws:region <region>`)",
-        ]);
-    }
+    const problem = regionProblem("aws:region", region);
+    if (problem) throw new ConfigError([`${problem} (set it with \`pulumi config set aws:region <region>\`)`]);
     return region;
 }
 
@@ -66,84 +64,74 @@ function accountContext(provider: aws.Provider, region: string): pulumi.Output<A
 }
 
 function targetStack(config: TargetConfig, provider: aws.Provider, region: string) {
-    const account = accountContext(provider, region);
     const roles = new CrossAccountRoles(
         "cross-account",
         {
             stage: config.stage,
             toolsAccountId: config.toolsAccountId,
-            pipelineBuildRoleName: config.pipelineBuildRoleName,
+            buildRolePrefix: config.pipelineBuildRoleName,
             deployer: config.deployer,
-            account,
+            account: accountContext(provider, region),
         },
         { providers: { aws: provider } },
     );
-    const common: Record<(typeof TARGET_OUTPUTS)[number], pulumi.Input<string>> = {
-        serviceName: SERVICE_NAME,
-        stage: config.stage,
-        accountId: account.accountId,
-        region,
-        deployRoleArn: roles.deployRoleArn,
-        deploymentBucketName: roles.deploymentBucketName,
-        permissionsBoundaryArn: roles.permissionsBoundaryArn,
-        trustedBuildRoleArn: roles.trustedBuildRoleArn,
-    };
-    return config.deployer === "serverless"
-        ? { ...common, deployer: config.deployer, cfnExecutionRoleArn: roles.cfnExecutionRoleArn! }
-        : { ...common, deployer: config.deployer, pulumiSecretsKeyArn: roles.pulumiSecretsKeyArn! };
+    // The target → tools contract (components/target-contract.ts): one stack output per name.
+    return Object.fromEntries(
+        targetOutputNames(config.deployer).map((name) => [
+            name,
+            roles.outputs.apply((o) => (o as unknown as Record<string, string>)[name]),
+        ]),
+    );
 }
 
 async function toolsStack(config: ToolsConfig, provider: aws.Provider, region: string) {
-    const account = accountContext(provider, region);
-    const ctx = await new Promise<AccountContext>((resolve) => account.apply(resolve));
-    const buildRoleArn = arns.role(ctx, config.buildRoleName);
+    // The tools account itself (a plain invoke, not an Output: the stage build role ARNs are needed to check the targets).
+    const [identity, partition] = await Promise.all([aws.getCallerIdentity({}, { provider }), aws.getPartition({}, { provider })]);
+    const ctx: AccountContext = { partition: partition.partition, accountId: identity.accountId, region };
     const targets: DeployTarget[] = [];
     for (const [index, stage] of config.stages.entries()) {
-        const outputs = await readTargetStack(stage, index, buildRoleArn, config.deployer);
-        targets.push({
-            stage: outputs.stage,
-            accountId: outputs.accountId,
-            region: outputs.region,
-            deployRoleArn: outputs.deployRoleArn,
-            deploymentBucketName: outputs.deploymentBucketName,
-            permissionsBoundaryArn: outputs.permissionsBoundaryArn,
-            ...(outputs.deployer === "serverless"
-                ? { cfnExecutionRoleArn: outputs.cfnExecutionRoleArn }
-                : { pulumiSecretsKeyArn: outputs.pulumiSecretsKeyArn }),
-            approval: stage.approval,
-            smokeTest: stage.smokeTest,
-            rollbackOnFailure: stage.rollbackOnFailure,
+        const outputs = await readTargetStack(stage, index, {
+            buildRoleArn: stageBuildRoleArn(ctx, config.buildRoleName, stage.name),
+            deployer: config.deployer.kind,
         });
+        targets.push({ ...outputs, approval: stage.approval, smokeTest: stage.smokeTest, rollbackOnFailure: stage.rollbackOnFailure });
     }
+    const collisions = stageCollisionProblems(targets);
+    if (collisions.length > 0) throw new TargetStackError(collisions);
+
     const pipeline = new DeploymentPipeline(
         "pipeline",
         {
             source: config.source,
             branch: config.branch,
-            buildRoleName: config.buildRoleName,
+            buildRolePrefix: config.buildRoleName,
             targets,
-            account,
+            deployer: config.deployer,
+            account: ctx,
             logRetentionDays: config.logRetentionDays,
             notificationEmails: config.notificationEmails,
-            deployer: config.deployer,
-            pulumiCli: config.pulumiCli,
         },
         { providers: { aws: provider } },
     );
+    const serverlessTargets = targets.flatMap((t) => (t.deployer === "serverless" ? [t] : []));
     const drift =
-        config.driftSchedule === undefined
+        config.driftSchedule === undefined || serverlessTargets.length === 0
             ? undefined
             : new DriftDetection(
                   "drift",
                   {
                       schedule: config.driftSchedule,
-                      targets: targets.map(({ stage, accountId, region, deployRoleArn }) => ({ stage, accountId, region, deployRoleArn })),
-                      roleName: driftRoleName(config.buildRoleName),
+                      targets: serverlessTargets,
+                      roleName: driftCheckRoleName(config.buildRoleName),
                       notificationTopicArn: pipeline.notificationTopicArn,
                       keyArn: pipeline.key.arn,
-                      sourceBucket: pipeline.artifactBucketName,
-                      sourceBucketArn: pipeline.artifactBucket.arn,
-                      account,
+                      deployKit: {
+                          bucketName: pipeline.assetsBucket.bucketName,
+                          bucketArn: pipeline.assetsBucket.arn,
+                          key: pipeline.deployKit.key,
+                          sha256: pipeline.deployKitSha256,
+                      },
+                      account: ctx,
                       logRetentionDays: config.logRetentionDays,
                   },
                   { providers: { aws: provider } },
@@ -151,11 +139,11 @@ async function toolsStack(config: ToolsConfig, provider: aws.Provider, region: s
     return {
         pipelineName: pipeline.pipelineName,
         cloneUrlHttp: pipeline.cloneUrlHttp,
-        buildRoleArn: pipeline.buildRoleArn,
+        buildRoleArns: pipeline.buildRoleArns,
         artifactBucketName: pipeline.artifactBucketName,
         notificationTopicArn: pipeline.notificationTopicArn,
         stages: config.stages.map((s) => s.name),
-        deployer: config.deployer,
+        deployer: config.deployer.kind,
         driftCheckProject: drift?.projectName ?? "off",
     };
 }
@@ -186,7 +174,12 @@ function apiStack(config: ApiConfig, provider: aws.Provider, region: string) {
 }
 
 export = async () => {
-    const config = readStackConfig((key) => new pulumi.Config().get(key));
+    // every key set in this project's namespace, so that a misspelt one is refused instead of ignored
+    const namespace = `${pulumi.getProject()}:`;
+    const setKeys = Object.keys(pulumi.runtime.allConfig())
+        .filter((key) => key.startsWith(namespace))
+        .map((key) => key.slice(namespace.length));
+    const config = readStackConfig((key) => new pulumi.Config().get(key), setKeys);
     const region = awsRegion();
     const provider = stackProvider(config, region);
     switch (config.role) {

@@ -1,92 +1,35 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Deployer, SERVICE_NAME, SmokeTestMode, SourceConfig } from "../config";
-import { pulumiStatePrefix } from "./naming";
+import { API_URL_VARIABLE, BuildProject, DEPLOY_KIT_VARIABLES, kitBuildspec } from "./codebuild";
+import { deployKitBundle } from "./deploy-kit-bundle";
+import { DeployerSettings, SERVICE_NAME, SmokeTestMode, SourceConfig, stageBuildRoleName } from "./domain";
 import { CodeCommitSource, CodeConnectionsSource, PipelineSource, SOURCE_ARTIFACT } from "./pipeline-source";
-import {
-    AccountContext,
-    buildRolePolicy,
-    ciRolePolicy,
-    notificationTopicPolicy,
-    pipelineKeyPolicy,
-    pipelineRolePolicy,
-    serviceTrustPolicy,
-} from "./policies";
+import { deployNamespace, deployOutputArtifact, ModelAction, ModelStage, pipelineModel } from "./pipeline-model";
+import { AccountContext, arns, notificationTopicPolicy, pipelineKeyPolicy, pipelineRolePolicy, serviceTrustPolicy } from "./policies";
 import { SecureBucket } from "./secure-bucket";
-
-/** What the pipeline needs to know about one target stack (read from its outputs) and how to promote to it. */
-export interface DeployTarget {
-    readonly stage: string;
-    readonly accountId: string;
-    readonly region: string;
-    readonly deployRoleArn: string;
-    readonly deploymentBucketName: string;
-    readonly permissionsBoundaryArn: string;
-    /** serverless deployer: the role CloudFormation deploys the stack as */
-    readonly cfnExecutionRoleArn?: string;
-    /** pulumi deployer: the key the stage's Pulumi secrets are encrypted with */
-    readonly pulumiSecretsKeyArn?: string;
-    /** A person approves before this stage deploys. */
-    readonly approval: boolean;
-    readonly smokeTest: SmokeTestMode;
-    /** A failed stage (its smoke test, typically) is rolled back to its last successful execution. */
-    readonly rollbackOnFailure: boolean;
-}
-
-/** The Pulumi CLI the pulumi deployer installs in each Deploy build: exactly this release file, by checksum. */
-export interface PulumiCli {
-    readonly version: string;
-    readonly sha256: string;
-}
+import { DeployTarget, deployTargetEnvironment } from "./target-contract";
 
 export interface DeploymentPipelineArgs {
     readonly source: SourceConfig;
     readonly branch: pulumi.Input<string>;
-    /** Deterministic name of the deploy project's role; the targets' deploy roles trust exactly this name. */
-    readonly buildRoleName: pulumi.Input<string>;
-    /** Deploy stages, in promotion order. */
+    /** Prefix of the stage build roles, `<prefix>-<stage>`: each target's deploy role trusts its own stage's. */
+    readonly buildRolePrefix: string;
+    /** Deploy targets, in promotion order. */
     readonly targets: readonly DeployTarget[];
+    /** What deploys them (every target is set up for it) and what its builds need. */
+    readonly deployer: DeployerSettings;
     /** The tools account and region. */
     readonly account: pulumi.Input<AccountContext>;
     readonly logRetentionDays: pulumi.Input<number>;
     /** Subscribed to failures, successes and approvals (each address confirms by e-mail). */
     readonly notificationEmails?: readonly string[];
-    readonly serviceName?: string;
-    readonly deployTimeoutMinutes?: pulumi.Input<number>;
-    /** What the Deploy actions run (default serverless); `pulumi` needs `pulumiCli`. */
-    readonly deployer?: Deployer;
-    readonly pulumiCli?: PulumiCli;
 }
 
-/** Buildspec of the deploy project, by deployer. */
-export const DEPLOY_BUILDSPECS: Record<Deployer, string> = { serverless: "buildspec.yml", pulumi: "buildspec-pulumi.yml" };
-
-/** CodeBuild image with Node.js 22 (Amazon Linux 2023 standard 5.0). */
-export const BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
-
-/**
- * The container every CodeBuild project of this project runs in, with these plain-text variables. No Docker builds
- * here: privileged mode would give the build root on the host's Docker daemon.
- */
-export function buildEnvironment(variables: Record<string, pulumi.Input<string>>): aws.types.input.codebuild.ProjectEnvironment {
-    return {
-        type: "LINUX_CONTAINER",
-        computeType: "BUILD_GENERAL1_SMALL",
-        image: BUILD_IMAGE,
-        imagePullCredentialsType: "CODEBUILD",
-        privilegedMode: false,
-        environmentVariables: Object.entries(variables).map(([name, value]) => ({ name, value, type: "PLAINTEXT" })),
-    };
-}
-
-/** The artifact the Test stage produces (sources + tested bundles) and every later action consumes. */
+/** The artifact the Test stage produces (sources, tested bundles, a package per stage) and every later action consumes. */
 export const BUILD_ARTIFACT = "build";
 
-/** The pipeline stage holding a target stage's manual approval. */
-export const approvalStageName = (stage: string) => `Approve-${stage}`;
-
-/** Pipeline variable namespace of a stage's Deploy action; later actions read `#{<namespace>.API_URL}`. */
-export const deployNamespace = (stage: string) => `Deploy-${stage}`;
+/** The variable the Test action reads the stages to package from (space-separated). */
+export const PACKAGE_STAGES_VARIABLE = "PACKAGE_STAGES";
 
 /** Notification events: a run failed or succeeded, or an approval waits. */
 export const NOTIFICATION_EVENTS = [
@@ -95,35 +38,12 @@ export const NOTIFICATION_EVENTS = [
     "codepipeline-pipeline-manual-approval-needed",
 ];
 
-/**
- * Environment a Deploy action gives the build: the names buildspec.yml / scripts/ci-deploy.sh (serverless) or
- * buildspec-pulumi.yml / scripts/pulumi-deploy.sh (pulumi) rely on.
- */
-export function deployEnvironment(target: DeployTarget & { serviceName: string }): Record<string, string> {
-    const common = {
-        STAGE: target.stage,
-        SERVICE_NAME: target.serviceName,
-        TARGET_ACCOUNT_ID: target.accountId,
-        TARGET_REGION: target.region,
-        DEPLOY_ROLE_ARN: target.deployRoleArn,
-        DEPLOYMENT_BUCKET: target.deploymentBucketName,
-        PERMISSIONS_BOUNDARY_ARN: target.permissionsBoundaryArn,
-    };
-    if (target.cfnExecutionRoleArn !== undefined) return { ...common, CFN_EXECUTION_ROLE_ARN: target.cfnExecutionRoleArn };
-    if (target.pulumiSecretsKeyArn === undefined)
-        throw new Error(`target ${target.stage} has neither an execution role nor a Pulumi secrets key`);
-    return {
-        ...common,
-        // One stack per stage in a self-managed backend in the target's own bucket: the state never leaves the account.
-        PULUMI_BACKEND_URL: `s3://${target.deploymentBucketName}/${pulumiStatePrefix(target.stage, target.serviceName).replace(/\/$/, "")}?region=${target.region}`,
-        PULUMI_SECRETS_PROVIDER: `awskms:///${target.pulumiSecretsKeyArn}?region=${target.region}`,
-        PULUMI_STACK: target.stage,
-    };
-}
+/** The deploy project of a stage; its role is the stage's build role. */
+export const deployProjectName = (stage: string) => `${SERVICE_NAME}-deploy-${stage}`;
 
 /** Environment a SmokeTest action gives buildspec-smoke.yml: the URL its stage's Deploy exported. */
 export function smokeTestEnvironment(stage: string, mode: SmokeTestMode): Record<string, string> {
-    return { STAGE: stage, SMOKE_TEST_MODE: mode, API_URL: `#{${deployNamespace(stage)}.API_URL}` };
+    return { STAGE: stage, SMOKE_TEST_MODE: mode, API_URL: `#{${deployNamespace(stage)}.${API_URL_VARIABLE}}` };
 }
 
 /** CodePipeline takes a CodeBuild action's environment as a JSON string of {name, value, type}. */
@@ -132,21 +52,29 @@ function codeBuildEnvironmentVariables(vars: Record<string, string>): string {
 }
 
 /**
- * The tools-account pipeline. Source → Test (unit tests with a report, then the bundles: one artifact that every
- * later stage deploys, so what was tested is what ships) → per target stage: [Approve-<stage>] → <stage>: Deploy
- * (assume the target's deploy role, then `sls deploy` or `pulumi up`) → SmokeTest (against the URL Deploy
- * exported), rolled back to its last good execution when it fails. Runs queue; failures, successes and approvals
- * are notified on an encrypted SNS topic.
+ * The tools-account pipeline, rendered from its model (pipeline-model.ts): Source → Test (the commit's tests, then
+ * its bundles and a package per stage: one artifact that every later stage deploys, so what was tested is what
+ * ships) → per target stage [Approve-<stage>] → <stage>: Deploy → SmokeTest, rolled back to its last good execution
+ * when it fails.
+ *
+ * Stages are isolated: each stage's Deploy runs its own CodeBuild project as its own build role (`<prefix>-<stage>`),
+ * which may assume that stage's deploy role and nothing else, and runs the deploy kit of this stack (an inline
+ * buildspec fetching a pinned object), not code of the commit. The Test and SmokeTest projects, which do run the
+ * commit's code, may assume no role at all.
  */
 export class DeploymentPipeline extends pulumi.ComponentResource {
     public readonly source: PipelineSource;
     public readonly key: aws.kms.Key;
     public readonly artifactBucket: SecureBucket;
-    public readonly buildRole: aws.iam.Role;
-    public readonly ciRole: aws.iam.Role;
-    public readonly testProject: aws.codebuild.Project;
-    public readonly deployProject: aws.codebuild.Project;
-    public readonly smokeTestProject: aws.codebuild.Project;
+    /** The deploy kit and the build caches: written by `pulumi up` and by each project under its own cache prefix only. */
+    public readonly assetsBucket: SecureBucket;
+    public readonly deployKit: aws.s3.BucketObjectv2;
+    /** The SHA-256 every kit build checks the object against. */
+    public readonly deployKitSha256: string;
+    public readonly testProject: BuildProject;
+    public readonly smokeTestProject: BuildProject;
+    /** Per target stage, its deploy project (with its build role). */
+    public readonly deployProjects: Record<string, BuildProject>;
     public readonly testReportGroup: aws.codebuild.ReportGroup;
     public readonly pipelineRole: aws.iam.Role;
     public readonly pipeline: aws.codepipeline.Pipeline;
@@ -154,15 +82,15 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
 
     public readonly pipelineName: pulumi.Output<string>;
     public readonly cloneUrlHttp: pulumi.Output<string | undefined>;
-    public readonly buildRoleArn: pulumi.Output<string>;
     public readonly artifactBucketName: pulumi.Output<string>;
     public readonly notificationTopicArn: pulumi.Output<string>;
+    /** Per target stage, its build role's ARN (what the stage's deploy role trusts). */
+    public readonly buildRoleArns: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: DeploymentPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cicd:tools:DeploymentPipeline", name, {}, opts);
 
-        if (args.targets.length === 0) throw new Error("DeploymentPipeline needs at least one deploy target");
-        const service = args.serviceName ?? SERVICE_NAME;
+        const model = pipelineModel(args.targets);
         const account = pulumi.output(args.account);
 
         this.source =
@@ -173,7 +101,7 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                           repositoryName: args.source.repositoryName,
                           branch: args.branch,
                           accountId: account.accountId,
-                          description: `Source of ${service}, deployed by the ${name} pipeline`,
+                          description: `Source of ${SERVICE_NAME}, deployed by the ${name} pipeline`,
                       },
                       { parent: this },
                   )
@@ -188,24 +116,38 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                       { parent: this },
                   );
 
-        // ---- one customer-managed key: artifacts, build outputs and notifications ----
+        // ---- one customer-managed key: artifacts, build assets and notifications ----
         this.key = new aws.kms.Key(
             `${name}-key`,
             {
-                description: `Encrypts the ${service} pipeline's artifacts and notifications`,
+                description: `Encrypts the ${SERVICE_NAME} pipeline's artifacts, build assets and notifications`,
                 enableKeyRotation: true,
                 deletionWindowInDays: 30,
                 policy: account.apply((ctx) => JSON.stringify(pipelineKeyPolicy(ctx))),
             },
             { parent: this },
         );
-        new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${service}-pipeline`, targetKeyId: this.key.keyId }, { parent: this });
+        new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${SERVICE_NAME}-pipeline`, targetKeyId: this.key.keyId }, { parent: this });
         this.artifactBucket = new SecureBucket(`${name}-artifacts`, { kmsKeyArn: this.key.arn, forceDestroy: true }, { parent: this });
+        this.assetsBucket = new SecureBucket(`${name}-build-assets`, { kmsKeyArn: this.key.arn, forceDestroy: true }, { parent: this });
+
+        const kit = deployKitBundle();
+        this.deployKit = new aws.s3.BucketObjectv2(
+            `${name}-deploy-kit`,
+            { bucket: this.assetsBucket.bucketName, key: kit.key, content: kit.code, contentType: "application/javascript" },
+            { parent: this },
+        );
+        this.deployKitSha256 = kit.sha256;
+        const kitEnvironment = {
+            [DEPLOY_KIT_VARIABLES.bucket]: this.assetsBucket.bucketName,
+            [DEPLOY_KIT_VARIABLES.key]: this.deployKit.key,
+            [DEPLOY_KIT_VARIABLES.sha256]: kit.sha256,
+        };
 
         // ---- notifications ----
         this.notifications = new aws.sns.Topic(
             `${name}-notifications`,
-            { name: `${service}-pipeline-notifications`, kmsMasterKeyId: this.key.arn },
+            { name: `${SERVICE_NAME}-pipeline-notifications`, kmsMasterKeyId: this.key.arn },
             { parent: this },
         );
         new aws.sns.TopicPolicy(
@@ -227,146 +169,93 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
         }
 
         // ---- build projects ----
-        const logGroup = (project: string) =>
-            new aws.cloudwatch.LogGroup(
-                `${name}-${project}-logs`,
-                { name: `/aws/codebuild/${service}-${project}`, retentionInDays: args.logRetentionDays },
-                { parent: this },
-            );
-        const testLogs = logGroup("test");
-        const deployLogs = logGroup("deploy");
-        const smokeTestLogs = logGroup("smoke-test");
-
         // CodeBuild names a report group `<project>-<report>`; the test buildspec's report is `mocha`.
         this.testReportGroup = new aws.codebuild.ReportGroup(
             `${name}-test-reports`,
-            { name: `${service}-test-mocha`, type: "TEST", exportConfig: { type: "NO_EXPORT" }, deleteReports: true },
+            { name: `${SERVICE_NAME}-test-mocha`, type: "TEST", exportConfig: { type: "NO_EXPORT" }, deleteReports: true },
             { parent: this },
         );
-
-        this.buildRole = new aws.iam.Role(
-            `${name}-build-role`,
+        const artifacts = { bucketArn: this.artifactBucket.arn, keyArn: this.key.arn };
+        const cache = { bucketName: this.assetsBucket.bucketName, bucketArn: this.assetsBucket.arn };
+        const common = {
+            account,
+            encryptionKeyArn: this.key.arn,
+            logRetentionDays: args.logRetentionDays,
+            source: "CODEPIPELINE" as const,
+        };
+        this.testProject = new BuildProject(
+            `${name}-test`,
             {
-                name: args.buildRoleName,
-                description: `Runs the ${service} deploy builds; may assume the target deploy roles`,
-                assumeRolePolicy: account.apply((ctx) => serviceTrustPolicy("codebuild.amazonaws.com", ctx.accountId)),
+                ...common,
+                projectName: `${SERVICE_NAME}-test`,
+                description: `Type-checks and unit-tests ${SERVICE_NAME}, then builds the bundles and packages every stage deploys; may assume no role`,
+                grants: { artifacts, reportGroupArns: [this.testReportGroup.arn] },
+                buildspec: "buildspec-test.yml",
+                environment: {},
+                timeoutMinutes: 20,
+                cache,
             },
             { parent: this },
         );
-        const buildPolicy = new aws.iam.RolePolicy(
-            `${name}-build-policy`,
+        this.smokeTestProject = new BuildProject(
+            `${name}-smoke-test`,
             {
-                role: this.buildRole.id,
-                policy: pulumi
-                    .all([deployLogs.arn, this.artifactBucket.arn, this.key.arn, pulumi.all(args.targets.map((t) => t.deployRoleArn))])
-                    .apply(([logGroupArn, artifactBucketArn, artifactKeyArn, deployRoleArns]) =>
-                        buildRolePolicy({ logGroupArn, artifactBucketArn, artifactKeyArn, deployRoleArns }),
-                    ),
+                ...common,
+                projectName: `${SERVICE_NAME}-smoke-test`,
+                description: `Calls a freshly deployed ${SERVICE_NAME} API over HTTPS; may assume no role`,
+                grants: { artifacts },
+                buildspec: "buildspec-smoke.yml",
+                environment: {},
+                timeoutMinutes: 10,
             },
             { parent: this },
         );
-
-        this.ciRole = new aws.iam.Role(
-            `${name}-ci-role`,
-            {
-                description: `Runs the ${service} unit tests and smoke tests; may assume no role`,
-                assumeRolePolicy: account.apply((ctx) => serviceTrustPolicy("codebuild.amazonaws.com", ctx.accountId)),
-            },
-            { parent: this },
+        const deployer = args.deployer;
+        this.deployProjects = Object.fromEntries(
+            args.targets.map((target) => [
+                target.stage,
+                new BuildProject(
+                    `${name}-deploy-${target.stage}`,
+                    {
+                        ...common,
+                        projectName: deployProjectName(target.stage),
+                        roleName: stageBuildRoleName(args.buildRolePrefix, target.stage),
+                        description:
+                            `Deploys ${SERVICE_NAME} to ${target.stage} (${target.accountId}) with the ${deployer.kind} deployer; ` +
+                            "may assume that stage's deploy role only",
+                        grants: {
+                            artifacts,
+                            deployKit: {
+                                objectArn: pulumi.interpolate`${this.assetsBucket.arn}/${this.deployKit.key}`,
+                                keyArn: this.key.arn,
+                            },
+                            assumeRoleArns: [target.deployRoleArn],
+                        },
+                        buildspec: kitBuildspec("deploy", { installProgram: deployer.kind === "pulumi" }),
+                        environment: {
+                            ...kitEnvironment,
+                            ...(deployer.kind === "pulumi"
+                                ? { PULUMI_CLI_VERSION: deployer.cli.version, PULUMI_CLI_SHA256: deployer.cli.sha256 }
+                                : {}),
+                        },
+                        timeoutMinutes: 30,
+                        cache: deployer.kind === "pulumi" ? cache : undefined,
+                    },
+                    { parent: this },
+                ),
+            ]),
         );
-        const ciPolicy = new aws.iam.RolePolicy(
-            `${name}-ci-policy`,
-            {
-                role: this.ciRole.id,
-                policy: pulumi
-                    .all([testLogs.arn, smokeTestLogs.arn, this.artifactBucket.arn, this.key.arn, this.testReportGroup.arn])
-                    .apply(([testLogArn, smokeLogArn, artifactBucketArn, artifactKeyArn, reportGroupArn]) =>
-                        ciRolePolicy({
-                            logGroupArns: [testLogArn, smokeLogArn],
-                            artifactBucketArn,
-                            artifactKeyArn,
-                            reportGroupArns: [reportGroupArn],
-                        }),
-                    ),
-            },
-            { parent: this },
-        );
-
-        const project = (
-            kind: "test" | "deploy" | "smoke-test",
-            settings: {
-                role: aws.iam.Role;
-                rolePolicy: aws.iam.RolePolicy;
-                logGroup: aws.cloudwatch.LogGroup;
-                buildspec: string;
-                timeoutMinutes: pulumi.Input<number>;
-                description: string;
-                environment?: Record<string, string>;
-            },
-        ) =>
-            new aws.codebuild.Project(
-                `${name}-${kind}-project`,
-                {
-                    name: `${service}-${kind}`,
-                    description: settings.description,
-                    serviceRole: settings.role.arn,
-                    encryptionKey: this.key.arn,
-                    buildTimeout: settings.timeoutMinutes,
-                    queuedTimeout: 60,
-                    source: { type: "CODEPIPELINE", buildspec: settings.buildspec },
-                    artifacts: { type: "CODEPIPELINE" },
-                    // npm's download cache, kept in the artifact bucket between builds (npm ci stays lockfile-exact).
-                    cache: { type: "S3", location: pulumi.interpolate`${this.artifactBucket.bucketName}/codebuild-cache/${kind}` },
-                    environment: buildEnvironment({ SERVICE_NAME: service, ...settings.environment }),
-                    logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: settings.logGroup.name } },
-                },
-                // CodeBuild checks the role's permissions on first use; attach them before the project exists.
-                { parent: this, dependsOn: [settings.rolePolicy] },
-            );
-
-        this.testProject = project("test", {
-            role: this.ciRole,
-            rolePolicy: ciPolicy,
-            logGroup: testLogs,
-            buildspec: "buildspec-test.yml",
-            timeoutMinutes: 20,
-            description: `Type-checks and unit-tests ${service}, then builds the function bundles every stage deploys`,
-        });
-        const deployer = args.deployer ?? "serverless";
-        if (deployer === "pulumi" && !args.pulumiCli) throw new Error("DeploymentPipeline: deployer pulumi needs pulumiCli");
-        this.deployProject = project("deploy", {
-            role: this.buildRole,
-            rolePolicy: buildPolicy,
-            logGroup: deployLogs,
-            buildspec: DEPLOY_BUILDSPECS[deployer],
-            timeoutMinutes: args.deployTimeoutMinutes ?? 30,
-            description:
-                deployer === "serverless"
-                    ? `Assumes a target's deploy role and deploys ${service} with the Serverless Framework`
-                    : `Assumes a target's deploy role and deploys ${service} with pulumi up (ProductApi)`,
-            environment:
-                deployer === "pulumi"
-                    ? { PULUMI_CLI_VERSION: args.pulumiCli!.version, PULUMI_CLI_SHA256: args.pulumiCli!.sha256 }
-                    : undefined,
-        });
-        this.smokeTestProject = project("smoke-test", {
-            role: this.ciRole,
-            rolePolicy: ciPolicy,
-            logGroup: smokeTestLogs,
-            buildspec: "buildspec-smoke.yml",
-            timeoutMinutes: 10,
-            description: `Calls a freshly deployed ${service} API over HTTPS`,
-        });
 
         // ---- pipeline ----
         this.pipelineRole = new aws.iam.Role(
             `${name}-pipeline-role`,
             {
-                description: `Runs the ${service} pipeline`,
+                description: `Runs the ${SERVICE_NAME} pipeline`,
                 assumeRolePolicy: account.apply((ctx) => serviceTrustPolicy("codepipeline.amazonaws.com", ctx.accountId)),
             },
             { parent: this },
         );
+        const projects = [this.testProject, this.smokeTestProject, ...Object.values(this.deployProjects)];
         const pipelinePolicy = new aws.iam.RolePolicy(
             `${name}-pipeline-policy`,
             {
@@ -375,7 +264,7 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                     .all([
                         this.artifactBucket.arn,
                         this.key.arn,
-                        pulumi.all([this.testProject.arn, this.deployProject.arn, this.smokeTestProject.arn]),
+                        pulumi.all(projects.map((p) => p.projectArn)),
                         this.notifications.arn,
                         this.source.pipelineRoleStatements,
                     ])
@@ -386,89 +275,10 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const testStage = {
-            name: "Test",
-            actions: [
-                {
-                    name: "UnitTests",
-                    category: "Build",
-                    owner: "AWS",
-                    provider: "CodeBuild",
-                    version: "1",
-                    inputArtifacts: [SOURCE_ARTIFACT],
-                    outputArtifacts: [BUILD_ARTIFACT],
-                    configuration: { ProjectName: this.testProject.name },
-                },
-            ],
-        };
-
-        // Per target: an approval stage when asked for, then the stage itself, Deploy → SmokeTest. The approval is a
-        // stage of its own so that rolling the stage back (below) redeploys at once, without waiting for a person.
-        const targetStages = args.targets.flatMap((target, i) => {
-            const previous = i > 0 ? args.targets[i - 1].stage : undefined;
-            const approval = {
-                name: approvalStageName(target.stage),
-                actions: [
-                    {
-                        name: "Approve",
-                        category: "Approval",
-                        owner: "AWS",
-                        provider: "Manual",
-                        version: "1",
-                        configuration: {
-                            NotificationArn: this.notifications.arn,
-                            CustomData: previous
-                                ? `Deploy commit #{SourceVariables.CommitId} to ${target.stage}? It passed ${previous}'s smoke test at #{${deployNamespace(previous)}.API_URL}.`
-                                : `Deploy commit #{SourceVariables.CommitId} to ${target.stage}? It passed the unit tests.`,
-                            ...(previous ? { ExternalEntityLink: `#{${deployNamespace(previous)}.API_URL}` } : {}),
-                        },
-                    },
-                ],
-            };
-            const deploy = {
-                name: "Deploy",
-                category: "Build",
-                owner: "AWS",
-                provider: "CodeBuild",
-                version: "1",
-                runOrder: 1,
-                namespace: deployNamespace(target.stage),
-                inputArtifacts: [BUILD_ARTIFACT],
-                outputArtifacts: [`deploy_${target.stage.replace(/-/g, "_")}`],
-                configuration: {
-                    ProjectName: this.deployProject.name,
-                    EnvironmentVariables: codeBuildEnvironmentVariables(deployEnvironment({ ...target, serviceName: service })),
-                },
-            };
-            const smokeTest = {
-                name: "SmokeTest",
-                category: "Test",
-                owner: "AWS",
-                provider: "CodeBuild",
-                version: "1",
-                runOrder: 2,
-                inputArtifacts: [BUILD_ARTIFACT],
-                configuration: {
-                    ProjectName: this.smokeTestProject.name,
-                    EnvironmentVariables: codeBuildEnvironmentVariables(smokeTestEnvironment(target.stage, target.smokeTest)),
-                },
-            };
-            const stage = {
-                name: target.stage,
-                actions: [deploy, smokeTest],
-                // CodePipeline V2 stage rollback: when Deploy or SmokeTest fails, the stage is run again with the
-                // artifacts and variables of its last successful execution, so the failing build is never what
-                // stays deployed. With no successful execution yet (a stage's first deploy) there is nothing to
-                // roll back to and the stage simply fails. Either way this execution stops here and is notified.
-                ...(target.rollbackOnFailure ? { onFailure: { result: "ROLLBACK" } } : {}),
-            };
-            return target.approval ? [approval, stage] : [stage];
-        });
-
         this.pipeline = new aws.codepipeline.Pipeline(
             `${name}-pipeline`,
             {
-                name: `${service}-pipeline`,
+                name: `${SERVICE_NAME}-pipeline`,
                 pipelineType: "V2",
                 // Pushes that arrive while a run is in progress wait their turn: one deploy per stage at a time,
                 // in push order (SUPERSEDED could skip a commit, PARALLEL could race two deploys of one stage).
@@ -478,7 +288,7 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
                     { type: "S3", location: this.artifactBucket.bucketName, encryptionKey: { type: "KMS", id: this.key.arn } },
                 ],
                 triggers: this.source.triggers.length > 0 ? this.source.triggers : undefined,
-                stages: [{ name: "Source", actions: [this.source.action] }, testStage, ...targetStages],
+                stages: [{ name: "Source", actions: [this.source.action] }, ...model.stages.map((stage) => this.renderStage(stage))],
             },
             { parent: this, dependsOn: [pipelinePolicy] },
         );
@@ -487,7 +297,7 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
         new aws.codestarnotifications.NotificationRule(
             `${name}-notification-rule`,
             {
-                name: `${service}-pipeline`,
+                name: `${SERVICE_NAME}-pipeline`,
                 resource: this.pipeline.arn,
                 detailType: "FULL",
                 eventTypeIds: NOTIFICATION_EVENTS,
@@ -498,15 +308,96 @@ export class DeploymentPipeline extends pulumi.ComponentResource {
 
         this.pipelineName = this.pipeline.name;
         this.cloneUrlHttp = this.source.cloneUrlHttp;
-        this.buildRoleArn = this.buildRole.arn;
         this.artifactBucketName = this.artifactBucket.bucketName;
         this.notificationTopicArn = this.notifications.arn;
+        this.buildRoleArns = pulumi
+            .all(Object.entries(this.deployProjects).map(([stage, p]) => p.roleArn.apply((arn) => [stage, arn] as const)))
+            .apply((entries) => Object.fromEntries(entries));
         this.registerOutputs({
             pipelineName: this.pipelineName,
             cloneUrlHttp: this.cloneUrlHttp,
-            buildRoleArn: this.buildRoleArn,
             artifactBucketName: this.artifactBucketName,
             notificationTopicArn: this.notificationTopicArn,
+            buildRoleArns: this.buildRoleArns,
         });
     }
+
+    /** One stage of the model, as CodePipeline takes it. */
+    private renderStage(stage: ModelStage): aws.types.input.codepipeline.PipelineStage {
+        return {
+            name: stage.name,
+            actions: stage.actions.map((action) => this.renderAction(action)),
+            // CodePipeline V2 stage rollback: when an action fails, the stage is run again with the artifacts and
+            // variables of its last successful execution, so the failing build is never what stays deployed. With no
+            // successful execution yet (a stage's first deploy) there is nothing to roll back to and the stage simply
+            // fails. Either way this execution stops here and is notified.
+            ...(stage.rollbackOnFailure ? { onFailure: { result: "ROLLBACK" } } : {}),
+        };
+    }
+
+    private renderAction(action: ModelAction): aws.types.input.codepipeline.PipelineStageAction {
+        const codeBuild = { owner: "AWS", provider: "CodeBuild", version: "1" };
+        switch (action.kind) {
+            case "test":
+                return {
+                    name: action.name,
+                    category: "Build",
+                    ...codeBuild,
+                    inputArtifacts: [SOURCE_ARTIFACT],
+                    outputArtifacts: [BUILD_ARTIFACT],
+                    configuration: {
+                        ProjectName: this.testProject.projectName,
+                        EnvironmentVariables: codeBuildEnvironmentVariables({ [PACKAGE_STAGES_VARIABLE]: action.packageStages.join(" ") }),
+                    },
+                };
+            case "approval": {
+                const previous = action.previousStage;
+                return {
+                    name: action.name,
+                    category: "Approval",
+                    owner: "AWS",
+                    provider: "Manual",
+                    version: "1",
+                    configuration: {
+                        NotificationArn: this.notifications.arn,
+                        CustomData: previous
+                            ? `Deploy commit #{SourceVariables.CommitId} to ${action.stage}? It passed ${previous}'s smoke test at #{${deployNamespace(previous)}.${API_URL_VARIABLE}}.`
+                            : `Deploy commit #{SourceVariables.CommitId} to ${action.stage}? It passed the unit tests.`,
+                        ...(previous ? { ExternalEntityLink: `#{${deployNamespace(previous)}.${API_URL_VARIABLE}}` } : {}),
+                    },
+                };
+            }
+            case "deploy":
+                return {
+                    name: action.name,
+                    category: "Build",
+                    ...codeBuild,
+                    runOrder: action.runOrder,
+                    namespace: deployNamespace(action.target.stage),
+                    inputArtifacts: [BUILD_ARTIFACT],
+                    outputArtifacts: [deployOutputArtifact(action.target.stage)],
+                    configuration: {
+                        ProjectName: this.deployProjects[action.target.stage].projectName,
+                        EnvironmentVariables: codeBuildEnvironmentVariables(deployTargetEnvironment(action.target)),
+                    },
+                };
+            case "smoke-test":
+                return {
+                    name: action.name,
+                    category: "Test",
+                    ...codeBuild,
+                    runOrder: action.runOrder,
+                    inputArtifacts: [BUILD_ARTIFACT],
+                    configuration: {
+                        ProjectName: this.smokeTestProject.projectName,
+                        EnvironmentVariables: codeBuildEnvironmentVariables(smokeTestEnvironment(action.stage, action.mode)),
+                    },
+                };
+        }
+    }
+}
+
+/** The build roles' ARNs as the targets must trust them (for checks before anything is created). */
+export function stageBuildRoleArn(ctx: Pick<AccountContext, "partition" | "accountId">, prefix: string, stage: string): string {
+    return arns.role(ctx, stageBuildRoleName(prefix, stage));
 }

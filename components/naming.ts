@@ -1,7 +1,7 @@
 // Names of what the Serverless service creates in a target account. serverless.yml names its resources the
 // same way (a test checks the packaged template against these), and the target stack's IAM is scoped to them.
 
-import { SERVICE_NAME } from "../config";
+import { SERVICE_NAME } from "./domain";
 
 /** Prefix of every resource the service creates for a stage: `<service>-<stage>`. */
 export function servicePrefix(stage: string, service: string = SERVICE_NAME): string {

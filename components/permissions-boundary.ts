@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_NAME } from "../config";
+import { SERVICE_NAME } from "./domain";
 import { servicePrefix } from "./naming";
 import { AccountContext, permissionsBoundaryPolicy } from "./policies";
 

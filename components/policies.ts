@@ -9,7 +9,6 @@
 //     service trust to this account by `aws:SourceAccount` (confused-deputy protection).
 
 import type * as aws from "@pulumi/aws";
-import { driftRoleName } from "../config";
 import { deploymentObjectPrefix, pulumiStatePrefix, serviceNames } from "./naming";
 
 export type PolicyDocument = aws.iam.PolicyDocument;
@@ -65,24 +64,23 @@ export function lambdaTrustPolicy(): PolicyDocument {
 }
 
 /**
- * Trust of the target's deploy role: the tools account, but only its pipeline build role and its drift-check
- * role (`<build role name>-drift`, which runs read-only drift detection).
+ * Trust of a target role that exactly one tools-account role may assume: the deploy role (trusted by its stage's
+ * build role only) and the read-only drift role (trusted by the drift check's role only).
  *
- * The principal is the tools account with an `aws:PrincipalArn` condition rather than the role ARNs themselves,
- * because IAM rejects a trust policy naming a role that does not exist yet: this way the target stack can be
- * deployed before the tools stack (and whether or not drift detection is on), and recreating a role does not
- * silently break the trust (a role principal is stored by its unique ID). The condition pins it to exactly these
- * roles, unlike the blog sample, which trusted every principal of the tools account.
+ * The principal is the tools account with an `aws:PrincipalArn` condition rather than the role ARN itself, because
+ * IAM rejects a trust policy naming a role that does not exist yet: this way the target stack can be deployed before
+ * the tools stack, and recreating the tools role does not silently break the trust (a role principal is stored by
+ * its unique ID). The condition pins it to exactly that role, unlike the blog sample, which trusted every principal
+ * of the tools account — and unlike one build role for every stage, which let any stage's build reach them all.
  */
-export function deployRoleTrustPolicy(args: { partition: string; toolsAccountId: string; buildRoleName: string }): PolicyDocument {
-    const tools = { partition: args.partition, accountId: args.toolsAccountId };
+export function toolsRoleTrustPolicy(args: { partition: string; toolsAccountId: string; roleName: string; sid: string }): PolicyDocument {
     return document({
-        Sid: "PipelineRolesOnly",
+        Sid: args.sid,
         Effect: "Allow",
         Principal: { AWS: `arn:${args.partition}:iam::${args.toolsAccountId}:root` },
         Action: "sts:AssumeRole",
         Condition: {
-            ArnEquals: { "aws:PrincipalArn": [arns.role(tools, args.buildRoleName), arns.role(tools, driftRoleName(args.buildRoleName))] },
+            ArnEquals: { "aws:PrincipalArn": arns.role({ partition: args.partition, accountId: args.toolsAccountId }, args.roleName) },
         },
     });
 }
@@ -97,38 +95,30 @@ export interface TargetPolicyArgs {
     readonly deploymentBucketName: string;
 }
 
-/** Actions on the service's CloudFormation stack that `sls deploy --package` and `sls info` make. */
+/**
+ * Actions on the service's CloudFormation stack that the deploy kit makes (deploy-kit/serverless.ts): read the
+ * stack, create a change set for the release, read it, execute it or delete it, read the events of a failure. It
+ * never creates, updates or deletes the stack directly.
+ */
 export const DEPLOY_STACK_ACTIONS = [
-    "cloudformation:CreateStack",
-    "cloudformation:UpdateStack",
     "cloudformation:DescribeStacks",
     "cloudformation:DescribeStackEvents",
-    "cloudformation:DescribeStackResource",
-    "cloudformation:DescribeStackResources",
-    "cloudformation:ListStackResources",
-    "cloudformation:GetTemplate",
-    "cloudformation:GetTemplateSummary",
     "cloudformation:CreateChangeSet",
     "cloudformation:DescribeChangeSet",
     "cloudformation:ExecuteChangeSet",
     "cloudformation:DeleteChangeSet",
-    "cloudformation:ListChangeSets",
-    "cloudformation:CancelUpdateStack",
-    "cloudformation:ContinueUpdateRollback",
-    "cloudformation:RollbackStack",
-    // Serverless tags the stack (STAGE); creating a tagged stack or change set needs these.
+    // The kit tags the stack with its stage; creating a tagged change set needs this.
     "cloudformation:TagResource",
-    "cloudformation:UntagResource",
 ];
 
 /**
  * What the pipeline may do in the target account once it assumed the deploy role, for the deployer the target is
  * set up for:
- *  - serverless: drive CloudFormation for this stage's stack, with the execution role, from the deployment
- *    bucket. It cannot create or change IAM, Lambda, API Gateway or DynamoDB resources itself; CloudFormation does
- *    that with the execution role. Plus read-only drift detection on that stack.
+ *  - serverless: create and execute change sets of this stage's stack, with the execution role, from the
+ *    deployment bucket. It cannot create or change IAM, Lambda, API Gateway or DynamoDB resources itself;
+ *    CloudFormation does that with the execution role.
  *  - pulumi: `pulumi up` of ProductApi creates the resources itself, so the role gets what the execution role
- *    would (the same statements: same resource types, same names, function roles only with the boundary), plus
+ *    would (the same statements: same resource types, same names, the function role only with the boundary), plus
  *    the Pulumi state under `pulumi/<service>/<stage>/` of the deployment bucket and the stage's secrets key.
  */
 export function deployRolePolicy(
@@ -140,87 +130,90 @@ export function deployRolePolicy(
 ): PolicyDocument {
     const { ctx } = args;
     const bucketArn = arns.bucket(ctx.partition, args.deploymentBucketName);
-    const deploymentBucket: PolicyStatement = {
-        Sid: "DeploymentBucket",
-        Effect: "Allow",
-        Action: ["s3:ListBucket", "s3:GetBucketLocation"],
-        Resource: bucketArn,
-    };
-    if (args.deployer === "pulumi") {
-        return document(
-            deploymentBucket,
-            {
-                // The self-managed backend: stack state, history, backups and locks of this stage only.
-                Sid: "PulumiState",
-                Effect: "Allow",
-                Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                Resource: `${bucketArn}/${pulumiStatePrefix(args.stage, args.service)}*`,
-            },
-            {
-                Sid: "PulumiSecrets",
-                Effect: "Allow",
-                Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
-                Resource: args.pulumiSecretsKeyArn,
-            },
-            ...serviceResourceStatements({ ...args, functionCodeFromBucket: false }),
-        );
+    switch (args.deployer) {
+        case "pulumi": {
+            const statePrefix = pulumiStatePrefix(args.stage, args.service);
+            return document(
+                ...deploymentBucketStatements(bucketArn, statePrefix),
+                {
+                    // The self-managed backend: stack state, history, backups and locks of this stage only.
+                    Sid: "PulumiState",
+                    Effect: "Allow",
+                    Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    Resource: `${bucketArn}/${statePrefix}*`,
+                },
+                {
+                    Sid: "PulumiSecrets",
+                    Effect: "Allow",
+                    Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                    Resource: args.pulumiSecretsKeyArn,
+                },
+                ...serviceResourceStatements({ ...args, functionCodeFromBucket: false }),
+            );
+        }
+        case "serverless": {
+            const artifactPrefix = deploymentObjectPrefix(args.stage, args.service);
+            return document(
+                {
+                    Sid: "ServiceStack",
+                    Effect: "Allow",
+                    Action: DEPLOY_STACK_ACTIONS,
+                    Resource: arns.cloudFormationStack(ctx, serviceNames(args.stage, args.service).stack),
+                },
+                ...deploymentBucketStatements(bucketArn, artifactPrefix),
+                {
+                    // The release's function zips and template (CloudFormation reads the template with the caller's
+                    // credentials), and deleting the releases past the five newest.
+                    Sid: "DeploymentArtifacts",
+                    Effect: "Allow",
+                    Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    Resource: `${bucketArn}/${artifactPrefix}*`,
+                },
+                {
+                    Sid: "PassExecutionRoleToCloudFormation",
+                    Effect: "Allow",
+                    Action: "iam:PassRole",
+                    Resource: args.cfnExecutionRoleArn,
+                    Condition: { StringEquals: { "iam:PassedToService": "cloudformation.amazonaws.com" } },
+                },
+            );
+        }
     }
-    const names = serviceNames(args.stage, args.service);
-    const stackArn = arns.cloudFormationStack(ctx, names.stack);
-    return document(
+}
+
+/** Listing the deployment bucket under one prefix only (releases, or a stage's state), and where the bucket is. */
+function deploymentBucketStatements(bucketArn: string, prefix: string): PolicyStatement[] {
+    return [
         {
-            Sid: "ServiceStack",
+            Sid: "DeploymentBucketLocation",
             Effect: "Allow",
-            Action: DEPLOY_STACK_ACTIONS,
-            Resource: stackArn,
+            Action: "s3:GetBucketLocation",
+            Resource: bucketArn,
         },
         {
-            // ValidateTemplate supports no resource-level permissions (AWS requires "*"); it only parses a template.
-            Sid: "ValidateTemplate",
+            Sid: "DeploymentBucketListing",
             Effect: "Allow",
-            Action: "cloudformation:ValidateTemplate",
-            Resource: "*",
+            Action: "s3:ListBucket",
+            Resource: bucketArn,
+            Condition: { StringLike: { "s3:prefix": `${prefix}*` } },
         },
-        deploymentBucket,
-        {
-            Sid: "DeploymentArtifacts",
-            Effect: "Allow",
-            Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            Resource: `${bucketArn}/${deploymentObjectPrefix(args.stage, args.service)}*`,
-        },
-        {
-            Sid: "PassExecutionRoleToCloudFormation",
-            Effect: "Allow",
-            Action: "iam:PassRole",
-            Resource: args.cfnExecutionRoleArn,
-            Condition: { StringEquals: { "iam:PassedToService": "cloudformation.amazonaws.com" } },
-        },
-        {
-            // `sls deploy` reads the functions it deployed to tell whether code changed (it only warns without).
-            Sid: "ReadServiceFunctions",
-            Effect: "Allow",
-            Action: "lambda:GetFunction",
-            Resource: arns.lambdaFunctions(ctx, names.prefix),
-        },
-        // No API Gateway write: osls calls API Gateway only for settings serverless.yml does not use (its
-        // "update-stage hack" for provider.tracing.apiGateway, logs.restApi, tags and metrics; API keys).
-        // tests/deploy runs the deploy with this policy enforced and sees no API Gateway call.
-        ...driftDetectionStatements({ ...args, stackArn }),
-    );
+    ];
 }
 
 /**
- * Drift detection on the stage's stack, read-only. CloudFormation reads the live resources with the caller's
- * credentials, so the caller needs read access to each resource type of the template: exactly the read actions
- * (Get/Describe/List) the execution role holds, on the same resources. No write.
+ * The target's read-only drift role (serverless deployer), assumed by the tools account's drift check only: drift
+ * detection on the stage's stack. CloudFormation reads the live resources with the caller's credentials, so the
+ * caller needs read access to each resource type of the template: exactly the read actions (Get/Describe/List) the
+ * execution role holds, on the same resources. No write of any kind.
  */
-function driftDetectionStatements(args: TargetPolicyArgs & { stackArn: string; permissionsBoundaryArn: string }): PolicyStatement[] {
+export function driftReadRolePolicy(args: TargetPolicyArgs & { permissionsBoundaryArn: string }): PolicyDocument {
+    const stackArn = arns.cloudFormationStack(args.ctx, serviceNames(args.stage, args.service).stack);
     const reads = serviceResourceStatements({ ...args, functionCodeFromBucket: false })
         .filter((s) => s.Effect === "Allow")
         .map((s) => ({ ...s, Action: actionsOf(s).filter((a) => READ_ACTION.test(a) && a !== "iam:PassRole") }))
         .filter((s) => s.Action.length > 0)
         .map(({ Condition: _condition, ...s }) => ({ ...s, Sid: `DriftRead${s.Sid}` }));
-    return [
+    return document(
         {
             Sid: "DetectStackDrift",
             Effect: "Allow",
@@ -229,7 +222,7 @@ function driftDetectionStatements(args: TargetPolicyArgs & { stackArn: string; p
                 "cloudformation:DetectStackResourceDrift",
                 "cloudformation:DescribeStackResourceDrifts",
             ],
-            Resource: args.stackArn,
+            Resource: stackArn,
         },
         {
             // DescribeStackDriftDetectionStatus takes a detection ID and has no resource-level permission: AWS requires "*".
@@ -239,7 +232,7 @@ function driftDetectionStatements(args: TargetPolicyArgs & { stackArn: string; p
             Resource: "*",
         },
         ...reads,
-    ];
+    );
 }
 
 /** Read actions, as IAM names them; apigateway:GET reads API Gateway. */
@@ -271,7 +264,9 @@ function serviceResourceStatements(
 ): PolicyStatement[] {
     const { ctx } = args;
     const names = serviceNames(args.stage, args.service);
-    const functionRoles = arns.role(ctx, `${names.prefix}-*`);
+    // The one function role, by its exact name: a pattern `<service>-<stage>-*` would also match the roles of a
+    // stage named `<stage>-<suffix>` in the same account.
+    const functionRole = arns.role(ctx, names.functionRole);
     const bucketArn = arns.bucket(ctx.partition, args.deploymentBucketName);
     const logGroupPrefix = `/aws/lambda/${names.prefix}-`;
     const functionCode: PolicyStatement = {
@@ -318,9 +313,10 @@ function serviceResourceStatements(
         {
             Sid: "FunctionLogGroups",
             Effect: "Allow",
+            // No DeleteLogGroup: a release cannot delete the functions' logs (the log groups are retained when a
+            // function goes away; serverless.yml and ProductApi say so, so that CloudFormation and Pulumi never try).
             Action: [
                 "logs:CreateLogGroup",
-                "logs:DeleteLogGroup",
                 "logs:PutRetentionPolicy",
                 "logs:TagResource",
                 "logs:UntagResource",
@@ -388,23 +384,17 @@ function serviceResourceStatements(
             Resource: arns.tables(ctx, names.prefix),
         },
         {
-            // Creating or changing a function role, or its policies, is allowed only while the role carries
-            // the permissions boundary: whatever the statements say, the role can never exceed the boundary.
-            Sid: "FunctionRolesWithBoundary",
+            // Creating or changing the function role, or its inline policies, is allowed only while the role carries
+            // the permissions boundary: whatever its statements say, the role can never exceed the boundary. No
+            // AttachRolePolicy: a release cannot attach a managed policy (AdministratorAccess, say) to it.
+            Sid: "FunctionRoleWithBoundary",
             Effect: "Allow",
-            Action: [
-                "iam:CreateRole",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:PutRolePermissionsBoundary",
-            ],
-            Resource: functionRoles,
+            Action: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"],
+            Resource: functionRole,
             Condition: { StringEquals: { "iam:PermissionsBoundary": args.permissionsBoundaryArn } },
         },
         {
-            Sid: "ReadAndRemoveFunctionRoles",
+            Sid: "ReadAndRemoveFunctionRole",
             Effect: "Allow",
             Action: [
                 "iam:GetRole",
@@ -415,13 +405,13 @@ function serviceResourceStatements(
                 "iam:UntagRole",
                 "iam:DeleteRole",
             ],
-            Resource: functionRoles,
+            Resource: functionRole,
         },
         {
-            Sid: "PassFunctionRolesToLambda",
+            Sid: "PassFunctionRoleToLambda",
             Effect: "Allow",
             Action: "iam:PassRole",
-            Resource: functionRoles,
+            Resource: functionRole,
             Condition: { StringEquals: { "iam:PassedToService": "lambda.amazonaws.com" } },
         },
     ];
@@ -429,8 +419,16 @@ function serviceResourceStatements(
 }
 
 /**
- * The most a function role may ever do, whatever its own statements say: item-level access to the stage's
- * tables, writing its logs, sending traces. It also denies changing or detaching the boundary itself.
+ * The most a function role may ever do, whatever its own statements say: item-level access to the stage's tables and
+ * writing its logs — only from within the stage's own functions — and sending traces. It also denies changing or
+ * detaching the boundary itself.
+ *
+ * `lambda:SourceFunctionArn` is set by Lambda on every request made with a function's execution-role credentials from
+ * inside its execution environment, and on the CloudWatch Logs calls Lambda makes for it (Lambda developer guide,
+ * "Using source function ARN to control function access behavior"). A role created with this boundary but trusting
+ * someone else (a release cannot choose a role's trust through IAM conditions) gets a session without that key, and
+ * so nothing: the data and logs are reachable only through the stage's functions. X-Ray is left unconditioned: Lambda
+ * sends some telemetry without the key, and a stranger could only write traces.
  */
 export function permissionsBoundaryPolicy(args: {
     ctx: AccountContext;
@@ -442,6 +440,7 @@ export function permissionsBoundaryPolicy(args: {
     const names = serviceNames(args.stage, args.service);
     const tables = arns.tables(ctx, names.prefix);
     const logGroups = arns.logGroups(ctx, `/aws/lambda/${names.prefix}-`);
+    const fromTheStagesFunctions = { ArnLike: { [SOURCE_FUNCTION_ARN]: arns.lambdaFunctions(ctx, names.prefix) } };
     return document(
         {
             Sid: "ServiceTableItems",
@@ -457,12 +456,14 @@ export function permissionsBoundaryPolicy(args: {
                 "dynamodb:Query",
             ],
             Resource: [tables, `${tables}/index/*`],
+            Condition: fromTheStagesFunctions,
         },
         {
             Sid: "FunctionLogs",
             Effect: "Allow",
             Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
             Resource: [logGroups, `${logGroups}:*`],
+            Condition: fromTheStagesFunctions,
         },
         {
             // X-Ray's trace APIs have no resource-level permissions: AWS requires "*".
@@ -485,6 +486,9 @@ export function permissionsBoundaryPolicy(args: {
         },
     );
 }
+
+/** The condition key Lambda sets on requests made with a function's execution-role credentials. */
+export const SOURCE_FUNCTION_ARN = "lambda:SourceFunctionArn";
 
 /**
  * The function role of the product API: write its logs, read and write items of its own table, send traces.
@@ -524,77 +528,94 @@ function buildLogStatement(logGroupArns: readonly string[]): PolicyStatement {
     };
 }
 
-/** The deploy project's role: its own logs, the artifact bucket and key, and the configured deploy roles. Nothing else. */
-export function buildRolePolicy(args: {
-    logGroupArn: string;
-    artifactBucketArn: string;
-    artifactKeyArn: string;
-    deployRoleArns: readonly string[];
-}): PolicyDocument {
-    return document(buildLogStatement([args.logGroupArn]), ...artifactStatements(args.artifactBucketArn, args.artifactKeyArn), {
-        Sid: "AssumeTargetDeployRoles",
-        Effect: "Allow",
-        Action: "sts:AssumeRole",
-        Resource: [...args.deployRoleArns],
-    });
+/**
+ * What a CodeBuild project's role may be granted; every field is optional and grants exactly that:
+ *  - `logGroupArns`: write its project's log group(s);
+ *  - `artifacts`: read the pipeline's artifacts and write its action's output artifact (the bucket and its key);
+ *  - `cache`: read and write its own prefix of the build-assets bucket (CodeBuild's S3 cache);
+ *  - `deployKit`: read the deploy kit object the tools stack uploaded (and decrypt it);
+ *  - `assumeRoleArns`: assume exactly these roles (a stage's deploy role; the targets' drift roles);
+ *  - `reportGroupArns`: write test reports;
+ *  - `publishTopic`: publish to the pipeline's (encrypted) topic.
+ */
+export interface BuildRoleGrants {
+    readonly logGroupArns: readonly string[];
+    readonly artifacts?: { readonly bucketArn: string; readonly keyArn: string };
+    readonly cache?: { readonly bucketArn: string; readonly prefix: string; readonly keyArn: string };
+    readonly deployKit?: { readonly objectArn: string; readonly keyArn: string };
+    readonly assumeRoleArns?: readonly string[];
+    readonly reportGroupArns?: readonly string[];
+    readonly publishTopic?: { readonly topicArn: string; readonly keyArn: string };
 }
 
 /**
- * The drift-check project's role: its logs, its own source object, the configured deploy roles (whose drift
- * statements are read-only), and publishing what it finds to the pipeline's encrypted topic. Nothing else.
+ * The policy of one CodeBuild project's role, from what it is granted. The roles of the pipeline:
+ *  - the CI role (Test and SmokeTest, which run the commit's code): logs, artifacts, cache, reports; it assumes no
+ *    role, so tested code never runs with deploy rights;
+ *  - each stage's build role (its Deploy project, which runs the tools stack's deploy kit): logs, artifacts, the
+ *    kit, and exactly its own stage's deploy role;
+ *  - the drift check's role: logs, the kit, the targets' read-only drift roles, publishing what it finds.
  */
-export function driftRolePolicy(args: {
-    logGroupArn: string;
-    sourceBucketArn: string;
-    sourceObjectArn: string;
-    deployRoleArns: readonly string[];
-    notificationTopicArn: string;
-    keyArn: string;
-}): PolicyDocument {
-    return document(
-        buildLogStatement([args.logGroupArn]),
-        {
-            // CodeBuild reads an S3 source's bucket location and ACL before the object.
-            Sid: "DriftCheckSourceBucket",
+export function buildRolePolicy(grants: BuildRoleGrants): PolicyDocument {
+    const keys = new Set<string>();
+    const statements: PolicyStatement[] = [buildLogStatement(grants.logGroupArns)];
+    if (grants.artifacts) {
+        statements.push(...artifactStatements(grants.artifacts.bucketArn));
+        keys.add(grants.artifacts.keyArn);
+    }
+    if (grants.cache) {
+        statements.push(
+            {
+                // CodeBuild reads the cache bucket's location and ACL before it restores or saves a cache.
+                Sid: "BuildCacheBucket",
+                Effect: "Allow",
+                Action: ["s3:GetBucketLocation", "s3:GetBucketAcl"],
+                Resource: grants.cache.bucketArn,
+            },
+            {
+                Sid: "BuildCache",
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:PutObject"],
+                Resource: `${grants.cache.bucketArn}/${grants.cache.prefix}*`,
+            },
+        );
+        keys.add(grants.cache.keyArn);
+    }
+    if (grants.deployKit) {
+        statements.push({ Sid: "DeployKit", Effect: "Allow", Action: "s3:GetObject", Resource: grants.deployKit.objectArn });
+        keys.add(grants.deployKit.keyArn);
+    }
+    if (grants.assumeRoleArns && grants.assumeRoleArns.length > 0) {
+        statements.push({ Sid: "AssumeTargetRoles", Effect: "Allow", Action: "sts:AssumeRole", Resource: [...grants.assumeRoleArns] });
+    }
+    if (grants.reportGroupArns && grants.reportGroupArns.length > 0) {
+        statements.push({
+            Sid: "TestReports",
             Effect: "Allow",
-            Action: ["s3:GetBucketLocation", "s3:GetBucketAcl"],
-            Resource: args.sourceBucketArn,
-        },
-        { Sid: "DriftCheckSource", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: args.sourceObjectArn },
-        { Sid: "AssumeTargetDeployRoles", Effect: "Allow", Action: "sts:AssumeRole", Resource: [...args.deployRoleArns] },
-        { Sid: "PublishDrift", Effect: "Allow", Action: "sns:Publish", Resource: args.notificationTopicArn },
-        {
-            // The source object and the topic are encrypted with the pipeline key: reading one and publishing to
-            // the other need it (SNS asks for a data key on the publisher's behalf).
+            Action: ["codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"],
+            Resource: [...grants.reportGroupArns],
+        });
+    }
+    if (grants.publishTopic) {
+        statements.push({ Sid: "Publish", Effect: "Allow", Action: "sns:Publish", Resource: grants.publishTopic.topicArn });
+        keys.add(grants.publishTopic.keyArn);
+    }
+    if (keys.size > 0) {
+        // Artifacts, cache, kit and topic are encrypted with the pipeline's key (SNS asks for a data key on the
+        // publisher's behalf).
+        statements.push({
             Sid: "PipelineKey",
             Effect: "Allow",
-            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-            Resource: args.keyArn,
-        },
-    );
+            Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            Resource: [...keys],
+        });
+    }
+    return document(...statements);
 }
 
 /** EventBridge may start this one build project (the drift check's schedule). */
 export function startBuildPolicy(projectArn: string): PolicyDocument {
     return document({ Sid: "StartThisBuild", Effect: "Allow", Action: "codebuild:StartBuild", Resource: projectArn });
-}
-
-/**
- * The test and smoke-test projects' role: their logs, the artifacts, and the test reports. It can assume no
- * role: the code under test never runs with deploy permissions.
- */
-export function ciRolePolicy(args: {
-    logGroupArns: readonly string[];
-    artifactBucketArn: string;
-    artifactKeyArn: string;
-    reportGroupArns: readonly string[];
-}): PolicyDocument {
-    return document(buildLogStatement(args.logGroupArns), ...artifactStatements(args.artifactBucketArn, args.artifactKeyArn), {
-        Sid: "TestReports",
-        Effect: "Allow",
-        Action: ["codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"],
-        Resource: [...args.reportGroupArns],
-    });
 }
 
 /** The pipeline role: artifacts, the key, its build projects, approval notifications, plus what its source needs. */
@@ -606,7 +627,13 @@ export function pipelineRolePolicy(args: {
     sourceStatements: readonly PolicyStatement[];
 }): PolicyDocument {
     return document(
-        ...artifactStatements(args.artifactBucketArn, args.artifactKeyArn),
+        ...artifactStatements(args.artifactBucketArn),
+        {
+            Sid: "ArtifactKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            Resource: args.artifactKeyArn,
+        },
         {
             Sid: "RunBuilds",
             Effect: "Allow",
@@ -655,7 +682,13 @@ export function startPipelinePolicy(pipelineArn: string): PolicyDocument {
     return document({ Sid: "StartThisPipeline", Effect: "Allow", Action: "codepipeline:StartPipelineExecution", Resource: pipelineArn });
 }
 
-function artifactStatements(bucketArn: string, keyArn: string): PolicyStatement[] {
+/**
+ * Reading the pipeline's artifacts and writing an action's output artifact. CodePipeline names each artifact object
+ * with a random key under the pipeline's folder, and no build role may list the bucket, so a build writes the
+ * object CodePipeline told it to and cannot find another execution's. The deploy kit and the build caches are in
+ * the separate build-assets bucket, which no build role may write except its own cache prefix.
+ */
+function artifactStatements(bucketArn: string): PolicyStatement[] {
     return [
         {
             Sid: "ArtifactBucket",
@@ -668,12 +701,6 @@ function artifactStatements(bucketArn: string, keyArn: string): PolicyStatement[
             Effect: "Allow",
             Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
             Resource: `${bucketArn}/*`,
-        },
-        {
-            Sid: "ArtifactKey",
-            Effect: "Allow",
-            Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-            Resource: keyArn,
         },
     ];
 }

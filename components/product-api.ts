@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { SERVICE_NAME } from "../config";
+import { SERVICE_NAME } from "./domain";
 import { serviceNames } from "./naming";
 import { AccountContext, functionRolePolicy, lambdaTrustPolicy } from "./policies";
 
@@ -115,7 +115,8 @@ export class ProductApi extends pulumi.ComponentResource {
             const logGroup = new aws.cloudwatch.LogGroup(
                 `${name}-${route.functionKey}-logs`,
                 { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays },
-                { parent: this },
+                // Kept when a function goes away: the deploy role may not delete log groups (a release must not erase logs).
+                { parent: this, retainOnDelete: true },
             );
             const fn = new aws.lambda.Function(
                 `${name}-${route.functionKey}`,

@@ -1,15 +1,15 @@
 /**
  * POST /product/create — stores a new product.
  *   201 + product + Location (/product/find/{id}, under the stage/base path when there is one)
- *   400/413 bad input (see lib/validation.ts), 409 id exists (nothing overwritten),
+ *   415 not application/json in UTF-8, 400/413 bad input (see lib/validation.ts), 409 id exists (nothing overwritten),
  *   500/503 + requestId on server-side failure.
  * Lambda handler string: index.handler (bundle build/create-product/index.js).
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { basePath, clientError, httpHandler, json, serverError } from "./lib/http";
+import { basePath, clientError, headerValues, httpHandler, json, serverError } from "./lib/http";
 import { errorFields } from "./lib/log";
 import { createDocumentClient, ProductRepository, statusForError, TABLE_ENV } from "./lib/products";
-import { parseCreateProduct } from "./lib/validation";
+import { contentTypeError, parseCreateProduct } from "./lib/validation";
 
 export interface Deps {
     client: DynamoDBDocumentClient;
@@ -18,6 +18,8 @@ export interface Deps {
 
 export function makeHandler(deps: Deps) {
     return httpHandler("create-product", async (event, log, requestId) => {
+        const unsupported = contentTypeError(headerValues(event, "Content-Type"));
+        if (unsupported) return { ...clientError(unsupported.status, unsupported.message), logFields: { reason: unsupported.message } };
         const parsed = parseCreateProduct(event.body, event.isBase64Encoded);
         if (!parsed.ok) return { ...clientError(parsed.status, parsed.message), logFields: { reason: parsed.message } };
         const product = parsed.value;

@@ -10,6 +10,9 @@
 
 import {
     ALLOWED_RUNTIMES,
+    functionRoleTrustProblems,
+    RetentionFacts,
+    tableRetentionProblems,
     asList,
     BucketFacts,
     bucketProblems,
@@ -38,6 +41,8 @@ import {
 export interface CfnResource {
     readonly Type: string;
     readonly Properties?: Record<string, Json>;
+    readonly DeletionPolicy?: string;
+    readonly UpdateReplacePolicy?: string;
 }
 export interface CfnTemplateLike {
     readonly Resources: Record<string, CfnResource>;
@@ -93,10 +98,10 @@ export function cfnPolicyDocuments(type: string, p: Record<string, Json>): Docum
     }
 }
 
-/** A single-resource rule over CloudFormation: the types it maps to facts, and the shared check. */
+/** A single-resource rule over CloudFormation: the types it maps to facts (from the properties, or the whole resource), and the shared check. */
 interface CfnRule<T> {
     readonly id: string;
-    readonly facts: Record<string, (p: Record<string, Json>) => T>;
+    readonly facts: Record<string, (p: Record<string, Json>, resource: CfnResource) => T>;
     readonly check: (facts: T, type: string, options: Required<CfnCheckOptions>) => string[];
 }
 const rule = <T>(r: CfnRule<T>): CfnRule<any> => r;
@@ -171,6 +176,26 @@ export const CFN_RULES: readonly CfnRule<any>[] = [
         facts: { "AWS::Logs::LogGroup": (p): LogGroupFacts => ({ retentionInDays: p.RetentionInDays }) },
         check: retentionProblems,
     }),
+    rule({
+        id: RULE.functionRoleTrust,
+        facts: { "AWS::IAM::Role": identity },
+        check: (p, type) =>
+            p.PermissionsBoundary === undefined
+                ? []
+                : cfnPolicyDocuments(type, p)
+                      .filter((ref) => ref.kind === "trust")
+                      .flatMap(functionRoleTrustProblems),
+    }),
+    rule({
+        id: RULE.tableRetained,
+        facts: {
+            "AWS::DynamoDB::Table": (_p, r): RetentionFacts => ({
+                deletionPolicy: r.DeletionPolicy,
+                updateReplacePolicy: r.UpdateReplacePolicy,
+            }),
+        },
+        check: tableRetentionProblems,
+    }),
 ];
 
 /** Refers to a resource of the template: `{Ref: X}`, `{"Fn::GetAtt": [X, ...]}`, or its literal bucket name. */
@@ -234,7 +259,7 @@ export function validateTemplate(template: CfnTemplateLike, options: CfnCheckOpt
         for (const r of CFN_RULES) {
             const toFacts = r.facts[resource.Type];
             if (!toFacts) continue;
-            for (const message of r.check(toFacts(resource.Properties ?? {}), resource.Type, resolved)) {
+            for (const message of r.check(toFacts(resource.Properties ?? {}, resource), resource.Type, resolved)) {
                 violations.push({ policy: r.id, logicalId, message });
             }
         }

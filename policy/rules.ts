@@ -219,6 +219,53 @@ export function trustProblems(ref: DocumentRef): string[] {
     return problems;
 }
 
+/** The one principal a role under a permissions boundary (a function role) may trust. */
+export const FUNCTION_ROLE_PRINCIPAL = "lambda.amazonaws.com";
+
+/**
+ * Rule 12: a role under a permissions boundary is a function's execution role, and trusts Lambda only. A release
+ * that gives it (or creates a role with) any other principal — another account, a role, another service — plants a
+ * door into the stage; the boundary would then be the only thing standing between that principal and the stage.
+ */
+export function functionRoleTrustProblems(ref: DocumentRef): string[] {
+    const problems: string[] = [];
+    statementsOf(ref.document).forEach((s, i) => {
+        if (s.Effect !== "Allow") return;
+        const where = `${ref.path} ${label(s, i)}`;
+        if (s.NotPrincipal !== undefined || s.Principal === undefined || typeof s.Principal !== "object") {
+            problems.push(`${where} must name its principal: a function role trusts only ${FUNCTION_ROLE_PRINCIPAL}`);
+            return;
+        }
+        const principals = Object.entries<Json>(s.Principal).flatMap(([kind, value]) => strings(value).map((v) => `${kind}:${v}`));
+        const others = principals.filter((p) => p !== `Service:${FUNCTION_ROLE_PRINCIPAL}`);
+        if (others.length > 0 || principals.length === 0) {
+            problems.push(
+                `${where} trusts ${others.length > 0 ? others.join(", ") : "no principal"}: a role under a permissions boundary is a ` +
+                    `function role and trusts only ${FUNCTION_ROLE_PRINCIPAL}`,
+            );
+        }
+        const actions = strings(s.Action);
+        if (actions.some((a) => a !== "sts:AssumeRole")) {
+            problems.push(`${where} allows ${actions.join(", ")}: a function role's trust allows sts:AssumeRole only`);
+        }
+    });
+    return problems;
+}
+
+/** A CloudFormation resource's retention attributes, for the template-only table rule. */
+export interface RetentionFacts {
+    readonly deletionPolicy?: Json;
+    readonly updateReplacePolicy?: Json;
+}
+/** Rule 13 (CloudFormation templates only): the table is retained when the stack drops or replaces it. */
+export const tableRetentionProblems = (r: RetentionFacts): string[] =>
+    r.deletionPolicy === "Retain" && r.updateReplacePolicy === "Retain"
+        ? []
+        : [
+              `table must be retained when the stack deletes or replaces it (DeletionPolicy: Retain and UpdateReplacePolicy: Retain; ` +
+                  `got ${r.deletionPolicy ?? "none"} / ${r.updateReplacePolicy ?? "none"})`,
+          ];
+
 /** Every policy document a Pulumi resource carries, by type; [] for types without one. */
 export function pulumiPolicyDocuments(type: string, props: Json): DocumentRef[] {
     const one = (kind: PolicyKind, key: string) => (props[key] === undefined ? [] : [{ kind, path: key, document: props[key] }]);
@@ -542,6 +589,9 @@ export const RULE = {
     dynamodbDeletionProtection: "dynamodb-deletion-protection",
     lambdaRuntime: "lambda-supported-runtime",
     logRetention: "cloudwatch-log-group-retention",
+    functionRoleTrust: "iam-bounded-role-trusts-lambda-only",
+    /** CloudFormation templates only: Pulumi's retainOnDelete is a resource option policies cannot see. */
+    tableRetained: "dynamodb-table-retained",
 } as const;
 
 export const noWildcardAdmin = resourceRule(
@@ -645,6 +695,18 @@ export const logRetention = resourceRule(
     "CloudWatch log groups set retentionInDays.",
     { "aws:cloudwatch/logGroup:LogGroup": (p): LogGroupFacts => ({ retentionInDays: p.retentionInDays }) },
     retentionProblems,
+);
+
+export const functionRoleTrust = resourceRule(
+    RULE.functionRoleTrust,
+    `A role with a permissions boundary is a function role and trusts only ${FUNCTION_ROLE_PRINCIPAL} (sts:AssumeRole).`,
+    { "aws:iam/role:Role": (props) => props },
+    (props, args) =>
+        props.permissionsBoundary === undefined
+            ? []
+            : pulumiPolicyDocuments(args.type, props)
+                  .filter((ref) => ref.kind === "trust")
+                  .flatMap(functionRoleTrustProblems),
 );
 
 // ---- rule 3: a stack rule, because @pulumi/aws 7 configures a bucket through separate resources ----------
@@ -756,4 +818,5 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     dynamodbDeletionProtection,
     lambdaRuntime,
     logRetention,
+    functionRoleTrust,
 ];

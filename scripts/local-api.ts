@@ -6,6 +6,11 @@
  *   npm start                       # in-memory table, http://localhost:3000
  *   npm start -- --port 4000 --data-dir .local-data    # persist the table to disk (.local-data is gitignored)
  *
+ * Stopping: SIGINT/SIGTERM stop the server and dynalite, then the process exits 0. npm runs a script through
+ * `sh -c`, and sh neither forwards signals nor (dash) execs the last command, so the start script `exec`s this
+ * one: npm then signals it directly. Under an npm script it also stops when its parent exits (onParentExit).
+ * A busy port is reported as `port N is in use; choose another with npm start -- --port M`, exit 1.
+ *
  * Why not serverless-offline: its peer dependency installs Serverless v4 (which takes over `sls`, needs a
  * binary download and a licence for larger orgs), handler env vars need --localEnvironment, and a handler
  * that throws comes back as HTTP 200. Here it comes back as API Gateway does it: 502 {"message":"Internal server error"}.
@@ -23,6 +28,9 @@
  *     runs past the function timeout (yml timeout, default 6 s) → 504 {"message":"Endpoint request timed out"}.
  *   - request bodies over 10 MB → 413 (API Gateway's payload limit). Bodies reach the handler as UTF-8 text
  *     with isBase64Encoded false (no binaryMediaTypes).
+ *   - request headers reach the handler as API Gateway passes them: names spelled as the client sent them,
+ *     `headers` with the last value of each name, `multiValueHeaders` with all of them (so the handler's
+ *     Content-Type check sees exactly what it would see behind API Gateway).
  *   - requestContext.stage is "local" and requestContext.path equals event.path (served at the root, like a
  *     custom domain without base path), so Location headers are plain /product/find/{id}.
  *   - the handlers run in this process and share process.env, so one local API per process at a time.
@@ -33,7 +41,7 @@ import { DEFAULT_SCHEMA, load as loadYaml, Type } from "js-yaml";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 
 const ROOT = resolve(__dirname, "..");
@@ -41,6 +49,8 @@ const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const API_GATEWAY_MAX_TIMEOUT_S = 29;
 const DEFAULT_TIMEOUT_S = 6; // Serverless Framework default
 const LOCAL_REGION = "us-east-1";
+const DEFAULT_PORT = 3000;
+const DEFAULT_HOST = "127.0.0.1";
 
 // ---- dynalite --------------------------------------------------------------------------------------------
 
@@ -538,7 +548,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         const srv = server;
         await new Promise<void>((ok, fail) => {
             srv.once("error", fail);
-            srv.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => ok());
+            srv.listen(options.port ?? DEFAULT_PORT, options.host ?? DEFAULT_HOST, () => ok());
         });
         const port = (srv.address() as AddressInfo).port;
         const host = !options.host || options.host === "127.0.0.1" || options.host === "0.0.0.0" ? "localhost" : options.host;
@@ -588,9 +598,54 @@ function parseArgs(argv: string[]): LocalApiOptions {
     return opts;
 }
 
+/** A port near `busy` that nothing listens on right now (bound on `host`, then released); any free one as a fallback. */
+async function freePortNear(busy: number, host: string): Promise<number> {
+    const tryListen = (port: number) =>
+        new Promise<number | undefined>((ok) => {
+            const probe = createNetServer();
+            probe.once("error", () => ok(undefined));
+            probe.listen(port, host, () => {
+                const { port: bound } = probe.address() as AddressInfo;
+                probe.close(() => ok(bound));
+            });
+        });
+    for (let port = busy + 1; port <= Math.min(busy + 20, 65535); port++) {
+        const free = await tryListen(port);
+        if (free !== undefined) return free;
+    }
+    return (await tryListen(0))!;
+}
+
+async function startOrExplain(opts: LocalApiOptions): Promise<LocalApi> {
+    try {
+        return await startLocalApi(opts);
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+        const port = opts.port ?? DEFAULT_PORT;
+        const suggestion = await freePortNear(port, opts.host ?? DEFAULT_HOST);
+        throw new Error(`port ${port} is in use; choose another with npm start -- --port ${suggestion}`);
+    }
+}
+
+/**
+ * Calls `onExit` once the parent process is gone (this process was re-parented). Under `npm start` the parent
+ * is npm, or the `sh -c` npm runs the script with when the script does not `exec`; either can die without
+ * passing a signal on (npm killed with SIGKILL; sh killed by npm forwarding SIGTERM), which would leave the
+ * server orphaned and still listening. Polling is the portable way (only Linux has a parent-death signal).
+ */
+function onParentExit(onExit: () => void) {
+    const parent = process.ppid;
+    const timer = setInterval(() => {
+        if (process.ppid === parent) return;
+        clearInterval(timer);
+        onExit();
+    }, 200);
+    timer.unref();
+}
+
 async function main() {
     const opts = parseArgs(process.argv.slice(2));
-    const api = await startLocalApi(opts);
+    const api = await startOrExplain(opts);
     console.log(
         `Local product API on ${api.url}  (table ${api.tableName}, ${opts.dataDir ? `persisted in ${resolve(opts.dataDir)}` : "in memory"})`,
     );
@@ -621,6 +676,9 @@ async function main() {
     };
     process.on("SIGINT", () => shutdown("SIGINT"));
     process.on("SIGTERM", () => shutdown("SIGTERM"));
+    // Started by an npm script (npm sets npm_lifecycle_event): stop with npm. Run directly, a parent that exits
+    // (e.g. `nohup … &` from a shell that closes) leaves the server running, as asked.
+    if (process.env.npm_lifecycle_event !== undefined) onParentExit(() => shutdown("parent process exited"));
 }
 
 if (require.main === module) {

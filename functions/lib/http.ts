@@ -1,14 +1,21 @@
 /**
  * The API Gateway (REST, Lambda proxy) response shape, shared by both handlers.
  *
- * Every response is JSON with `Content-Type: application/json` and isBase64Encoded false. Errors are
+ * Every response is JSON with `Content-Type: application/json`, `X-Content-Type-Options: nosniff`,
+ * `Cache-Control: no-store` and isBase64Encoded false. Errors are
  * `{"message": ...}`; server-side errors add `requestId` (the Lambda awsRequestId, which is also on every
  * log line) and never carry a stack trace or an SDK message.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { createLogger, errorFields, type Fields, type Logger } from "./log";
 
-export const JSON_HEADERS = { "Content-Type": "application/json" } as const;
+export const JSON_HEADERS = {
+    "Content-Type": "application/json",
+    // A browser must not sniff another type from the body (product text could look like HTML or script).
+    "X-Content-Type-Options": "nosniff",
+    // Answers describe the state of one moment (and errors one request): no browser or proxy keeps a copy.
+    "Cache-Control": "no-store",
+} as const;
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
     return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body), isBase64Encoded: false };
@@ -21,6 +28,22 @@ export function clientError(statusCode: number, message: string): APIGatewayProx
 export function serverError(statusCode: 500 | 503, requestId: string): APIGatewayProxyResult {
     const message = statusCode === 503 ? "Service temporarily unavailable, please retry" : "Internal server error";
     return json(statusCode, { message, requestId }, statusCode === 503 ? { "Retry-After": "1" } : {});
+}
+
+/**
+ * Every value of a request header, whatever the case of its name: API Gateway passes names as the client
+ * spelled them, in `headers` (last value of each name) and `multiValueHeaders` (all values); either may be null.
+ */
+export function headerValues(event: Pick<APIGatewayProxyEvent, "headers" | "multiValueHeaders">, name: string): string[] {
+    const wanted = name.toLowerCase();
+    const values: string[] = [];
+    for (const [key, list] of Object.entries(event.multiValueHeaders ?? {})) {
+        if (key.toLowerCase() === wanted && Array.isArray(list)) values.push(...list.filter((v) => typeof v === "string"));
+    }
+    for (const [key, value] of Object.entries(event.headers ?? {})) {
+        if (key.toLowerCase() === wanted && typeof value === "string") values.push(value);
+    }
+    return values;
 }
 
 /**

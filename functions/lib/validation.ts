@@ -7,13 +7,25 @@
  * Limits (the API contract; keep README/tests in step):
  *   - body:        at most MAX_BODY_BYTES = 16 KiB, measured in bytes after base64-decoding when
  *                  isBase64Encoded is set                                           → 413 when larger
+ *   - Content-Type: application/json, case-insensitive, parameters tolerated; a charset parameter must be
+ *                  UTF-8 ("utf-8"/"utf8"). Missing, any other type (text/plain, form types: what a cross-site
+ *                  HTML form can send), another charset, or several different values → 415, checked first.
  *   - body:        UTF-8 JSON object with exactly the fields id, title, description, price
- *                  (unknown fields are rejected, not silently dropped)              → 400
+ *                  (unknown fields are rejected, not silently dropped, and not named: the message gives
+ *                  their number and the allowed names, so client text is never reflected)  → 400
  *   - id:          string matching ID_PATTERN = ^[A-Za-z0-9._~-]{1,64}$ (RFC 3986 "unreserved": safe in a
  *                  URL path segment without encoding), and not "." or ".." (clients and proxies collapse
  *                  those path segments, so /product/find/.. could never be read back)
- *   - title:       string, not blank (whitespace only counts as empty), ≤ 200 characters (Unicode code points)
- *   - description: string, not blank, ≤ 2000 characters (Unicode code points)
+ *   - title:       string, not blank, single line, ≤ 200 characters (Unicode code points)
+ *   - description: string, not blank, ≤ 2000 characters (Unicode code points); may span lines
+ *   - blank:       made only of Unicode White_Space, format characters (\p{Cf}: zero-width space/joiners,
+ *                  word joiner, BOM, ...) and other default-ignorable code points (variation selectors,
+ *                  Hangul fillers): text a reader cannot see counts as empty.
+ *   - refused characters, named by code point (U+XXXX) in the message, never echoed:
+ *                  control characters (\p{Cc}: NUL, BEL, ESC, DEL, C1), except TAB, LF and CR in a
+ *                  description (multi-line text is legitimate); in a title LF, CR, NEL, U+2028 and U+2029
+ *                  are refused as line breaks; bidirectional embedding/override/isolate characters
+ *                  (U+202A-U+202E, U+2066-U+2069: they reorder how the surrounding text is displayed).
  *   - title and description must be well-formed Unicode: a JSON escape such as "\ud800" (an unpaired UTF-16
  *                  surrogate) has no UTF-8 encoding, so DynamoDB (UTF-8 strings) could not store it as sent → 400.
  *                  (Base64 bodies already reject invalid UTF-8 bytes; this closes the same gap for JSON escapes.)
@@ -42,12 +54,15 @@ const FIELDS = ["id", "title", "description", "price"] as const;
 const PRICE_STRING = /^\d+(\.\d+)?$/;
 // With the u flag a surrogate pair is one code point, so \p{Cs} only matches an unpaired surrogate.
 const LONE_SURROGATE = /\p{Cs}/u;
+// Text a reader cannot see: whitespace, format characters (U+200B-U+200D, U+2060, U+FEFF, ...) and the other
+// default-ignorable code points (variation selectors, Hangul fillers). JS trim() knows neither U+200B nor U+180E.
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}]*$/u;
 
-export type ValidationError = { ok: false; status: 400 | 413; message: string };
+export type ValidationError = { ok: false; status: 400 | 413 | 415; message: string };
 export type Valid<T> = { ok: true; value: T };
 export type Result<T> = Valid<T> | ValidationError;
 
-const invalid = (message: string, status: 400 | 413 = 400): ValidationError => ({ ok: false, status, message });
+const invalid = (message: string, status: ValidationError["status"] = 400): ValidationError => ({ ok: false, status, message });
 
 /** Checks an id (from a body or a path parameter). Returns a problem description or undefined. */
 export function idProblem(id: unknown): string | undefined {
@@ -55,7 +70,7 @@ export function idProblem(id: unknown): string | undefined {
     if (typeof id !== "string") return "id must be a string";
     if (id.length === 0) return "id must not be empty";
     if (id.length > ID_MAX_LENGTH) return `id must be at most ${ID_MAX_LENGTH} characters`;
-    if (!ID_PATTERN.test(id)) return "id may only contain letters, digits and . _ ~ -";
+    if (!ID_PATTERN.test(id)) return "id may only contain ASCII letters (A-Z, a-z), digits (0-9) and the characters . _ ~ -";
     if (id === "." || id === "..") return 'id must not be "." or ".."';
     return undefined;
 }
@@ -65,11 +80,38 @@ export function validateId(id: unknown): Result<string> {
     return problem ? invalid(problem) : { ok: true, value: id as string };
 }
 
-function textProblem(name: string, value: unknown, maxChars: number): string | undefined {
+/** "U+001B": how a message names a character without echoing it. */
+export const codePoint = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+
+interface TextRule {
+    name: "title" | "description";
+    maxChars: number;
+    /** Characters refused in this field, each with the words the message uses for them. */
+    refused: [RegExp, string][];
+}
+
+const BIDI_RULE: [RegExp, string] = [/[\u202A-\u202E\u2066-\u2069]/u, "bidirectional override or isolate characters"];
+const TITLE: TextRule = {
+    name: "title",
+    maxChars: TITLE_MAX_CHARS,
+    refused: [[/[\n\r\u0085\u2028\u2029]/u, "line breaks"], [/\p{Cc}/u, "control characters"], BIDI_RULE],
+};
+const DESCRIPTION: TextRule = {
+    name: "description",
+    maxChars: DESCRIPTION_MAX_CHARS,
+    refused: [[/(?![\t\n\r])\p{Cc}/u, "control characters"], BIDI_RULE],
+};
+
+function textProblem(rule: TextRule, value: unknown): string | undefined {
+    const { name, maxChars } = rule;
     if (value === undefined || value === null) return `${name} is required`;
     if (typeof value !== "string") return `${name} must be a string`;
-    if (value.trim().length === 0) return `${name} must not be empty`;
+    if (INVISIBLE_ONLY.test(value)) return `${name} must not be empty`;
     if (LONE_SURROGATE.test(value)) return `${name} must be valid Unicode text (it contains an unpaired UTF-16 surrogate)`;
+    for (const [pattern, what] of rule.refused) {
+        const hit = pattern.exec(value);
+        if (hit) return `${name} must not contain ${what} (${codePoint(hit[0])})`;
+    }
     // Count code points, not UTF-16 units, so an emoji counts as one character.
     let chars = 0;
     for (const _ of value) if (++chars > maxChars) return `${name} must be at most ${maxChars} characters`;
@@ -100,6 +142,37 @@ export function parsePrice(value: unknown): Result<number> {
         return invalid(`price must have at most ${PRICE_MAX_DECIMALS} decimal places`);
     }
     return { ok: true, value: price === 0 ? 0 : price }; // normalise -0
+}
+
+const SEND_JSON = "send Content-Type: application/json";
+
+/**
+ * Checks the request's Content-Type values (every value the request carried, under any spelling of the header
+ * name). JSON is UTF-8 (RFC 8259); a body declared in another charset would be decoded wrongly, so it is refused
+ * rather than stored with replacement characters. Returns the 415 or undefined.
+ */
+export function contentTypeError(values: readonly string[]): ValidationError | undefined {
+    const distinct = [...new Set(values.map((v) => v.trim()).filter((v) => v !== ""))];
+    if (distinct.length === 0) return invalid(`Content-Type header is required: ${SEND_JSON}`, 415);
+    if (distinct.length > 1) return invalid(`Content-Type must be sent once: ${SEND_JSON}`, 415);
+    const [mediaType, ...parameters] = distinct[0].split(";");
+    if (mediaType.trim().toLowerCase() !== "application/json") return invalid(`Content-Type must be application/json: ${SEND_JSON}`, 415);
+    for (const parameter of parameters) {
+        const eq = parameter.indexOf("=");
+        if (eq < 0 || parameter.slice(0, eq).trim().toLowerCase() !== "charset") continue;
+        const charset = parameter
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/s, "$1")
+            .toLowerCase();
+        if (charset !== "utf-8" && charset !== "utf8") {
+            return invalid(
+                "Only UTF-8 request bodies are accepted: send Content-Type: application/json; charset=utf-8 (or no charset)",
+                415,
+            );
+        }
+    }
+    return undefined;
 }
 
 /** Decodes the raw API Gateway body into text, enforcing the byte limit. */
@@ -142,17 +215,14 @@ export function parseCreateProduct(body: string | null | undefined, isBase64Enco
     const problems: string[] = [];
     const unknown = Object.keys(input).filter((k) => !(FIELDS as readonly string[]).includes(k));
     if (unknown.length > 0) {
-        const shown = unknown.slice(0, 10).map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k));
-        problems.push(
-            `unknown field${unknown.length > 1 ? "s" : ""} ${shown.join(", ")}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ""}` +
-                ` (allowed: ${FIELDS.join(", ")})`,
-        );
+        // Counted, not named: a field name is client text, and messages never reflect client text.
+        problems.push(`${unknown.length} unknown field${unknown.length > 1 ? "s" : ""} (allowed: ${FIELDS.join(", ")})`);
     }
     const idIssue = idProblem(input.id);
     if (idIssue) problems.push(idIssue);
-    const titleIssue = textProblem("title", input.title, TITLE_MAX_CHARS);
+    const titleIssue = textProblem(TITLE, input.title);
     if (titleIssue) problems.push(titleIssue);
-    const descriptionIssue = textProblem("description", input.description, DESCRIPTION_MAX_CHARS);
+    const descriptionIssue = textProblem(DESCRIPTION, input.description);
     if (descriptionIssue) problems.push(descriptionIssue);
     const price = parsePrice(input.price);
     if (!price.ok) problems.push(price.message);

@@ -2,11 +2,12 @@
 // and checked against what `sls package` makes of serverless.yml: the two deployers must ship the same API.
 
 import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { buildFunctions } from "../../scripts/build-functions";
-import { FUNCTION_SETTINGS, PRODUCT_API_ROUTES, STAGE_THROTTLING } from "../../components/product-api";
+import { FUNCTION_SETTINGS, PRODUCT_API_ROUTES, ProductApi, STAGE_THROTTLING } from "../../components/product-api";
 import { allowedActions, expectLeastPrivilege } from "../helpers/iam";
-import { MockCloud, policyDocument, RecordedResource, runStack, TARGET_ACCOUNT } from "../helpers/pulumi-mocks";
+import { MockCloud, policyDocument, RecordedResource, runStack, settle, TARGET_ACCOUNT, useMocks } from "../helpers/pulumi-mocks";
 import { CfnResource, CfnTemplate, DEFAULT_PACKAGE_OPTIONS, packageService } from "../helpers/sls-package";
 import { loadStackFile, ROOT } from "../helpers/stack-files";
 
@@ -79,6 +80,41 @@ describe("api stack (index.ts, Pulumi.api.yaml)", () => {
             throttlingRateLimit: STAGE_THROTTLING.rateLimit,
             throttlingBurstLimit: STAGE_THROTTLING.burstLimit,
         });
+    });
+
+    it("retains the table and the functions' log groups when the stack drops them (retainOnDelete), and nothing else", async () => {
+        // Resource options never reach the mocks: a transformation on the component sees each child's options.
+        // (Its own mock cloud, so the api stack's recorded resources stay as they are for the other tests.)
+        await useMocks({ stack: "retention-probe", accountId: TARGET_ACCOUNT });
+        const retained: string[] = [];
+        const seen: string[] = [];
+        new ProductApi(
+            "retention-probe",
+            {
+                stage: STAGE,
+                account: { partition: "aws", accountId: TARGET_ACCOUNT, region: "us-east-1" },
+                permissionsBoundaryArn: "arn:aws:iam::222222222222:policy/boundary",
+                logRetentionDays: 30,
+                bundleDir: path.join(ROOT, "build"),
+            },
+            {
+                transformations: [
+                    (a: pulumi.ResourceTransformationArgs) => {
+                        seen.push(a.name);
+                        if (a.opts.retainOnDelete) retained.push(`${a.type} ${a.name}`);
+                        return undefined;
+                    },
+                ],
+            },
+        );
+        await settle();
+        expect(seen.length, "the transformation saw the component's children").to.be.greaterThan(10);
+        expect(retained.sort()).to.deep.equal(
+            [
+                "aws:dynamodb/table:Table retention-probe-table",
+                ...PRODUCT_API_ROUTES.map((r) => `aws:cloudwatch/logGroup:LogGroup retention-probe-${r.functionKey}-logs`),
+            ].sort(),
+        );
     });
 
     it("as the pulumi deployer runs it: the target's boundary on the function role, and no boundary of its own", async () => {
@@ -193,6 +229,7 @@ describe("api stack (index.ts, Pulumi.api.yaml)", () => {
             expect(t.serverSideEncryption.enabled).to.equal(p.SSESpecification.SSEEnabled);
             expect(t.deletionProtectionEnabled).to.equal(p.DeletionProtectionEnabled);
             expect(table.DeletionPolicy).to.equal("Retain");
+            expect(table.UpdateReplacePolicy).to.equal("Retain");
         });
 
         it("grants the functions the same IAM actions", () => {
@@ -211,6 +248,8 @@ describe("api stack (index.ts, Pulumi.api.yaml)", () => {
                 const ours = cloud.ofType("aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === name)!;
                 expect(ours, name).to.exist;
                 expect(ours.inputs.retentionInDays).to.equal(group.Properties!.RetentionInDays);
+                // both deployers keep a function's logs when the function goes away (Pulumi: retainOnDelete, tested above)
+                expect([group.DeletionPolicy, group.UpdateReplacePolicy], name).to.deep.equal(["Retain", "Retain"]);
             }
             const [[, stage]] = cfnOfType("AWS::ApiGateway::Stage");
             const [setting] = stage.Properties!.MethodSettings;

@@ -32,7 +32,18 @@ import {
 } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { AllStacks, deployActionEnvironment, loadAllStacks, RoleModel, StackModel } from "../iam/policies-from-stacks";
+import { TargetOutputsOf } from "../../components/target-contract";
+import {
+    AllStacks,
+    deployActionEnvironment,
+    deployActionTarget,
+    loadAllStacks,
+    modelStack,
+    projectEnvironment,
+    RoleModel,
+    StackModel,
+} from "../iam/policies-from-stacks";
+import { shippedStacks } from "../helpers/shipped-stacks";
 import { Moto } from "../helpers/moto";
 
 export interface SessionCredentials extends AwsCredentialIdentity {
@@ -55,11 +66,15 @@ export interface Accounts {
     readonly stacks: AllStacks;
     /** The pipeline's Deploy action environment for the target's stage, as the tools stack wires it. */
     readonly deployEnv: Record<string, string>;
+    /** The target that environment hands the build (DEPLOY_TARGET). */
+    readonly target: TargetOutputsOf<"serverless">;
     readonly buildRole: RoleModel;
     readonly deployRole: RoleModel;
     readonly cfnExecutionRole: RoleModel;
     /** Administrator clients per account, for setup and for reading what the deploy created. */
     readonly admin: { readonly tools: Clients; readonly target: Clients };
+    /** The production target in its own account (333333333333), set up from its stack: what dev must not reach. */
+    readonly prod: { readonly target: TargetOutputsOf<"serverless">; readonly admin: Clients };
     /** A session of the tools build role: the container credentials CodeBuild gives the Deploy action. */
     readonly buildSession: SessionCredentials;
 }
@@ -186,31 +201,103 @@ export async function codeBuildSession(admin: Clients, role: RoleModel, sessionN
     };
 }
 
-/** The deploy suite's accounts: the dev target stack, and the tools build role with a session of it. */
+/** A serverless target as a stage's Deploy action hands it to its build. */
+export function serverlessTarget(tools: StackModel, stage: string): TargetOutputsOf<"serverless"> {
+    const target = deployActionTarget(tools, stage);
+    if (target.deployer !== "serverless") throw new Error(`stage ${stage} is not deployed by the serverless deployer`);
+    return target;
+}
+
+/** The deploy suite's accounts: the dev target stack, and the dev stage's build role with a session of it. */
 export async function setUpAccounts(moto: Moto): Promise<Accounts> {
     const stacks = await loadAllStacks();
-    const { target, tools } = stacks;
-    const deployEnv = deployActionEnvironment(tools, target.outputs.stage);
-    const region = deployEnv.TARGET_REGION;
+    const { target: targetStack, tools } = stacks;
+    const stage = targetStack.outputs.stage as string;
+    const deployEnv = deployActionEnvironment(tools, stage);
+    const target = serverlessTarget(tools, stage);
     const admin = {
-        tools: await createAdministrator(moto, region, tools.roles[0].accountId),
-        target: await createAdministrator(moto, region, deployEnv.TARGET_ACCOUNT_ID),
+        tools: await createAdministrator(moto, target.region, tools.roles[0].accountId),
+        target: await createAdministrator(moto, target.region, target.accountId),
     };
-    if (target.bucket("deployment-bucket").name !== deployEnv.DEPLOYMENT_BUCKET) {
+    if (targetStack.bucket("deployment-bucket").name !== target.deploymentBucketName) {
         throw new Error(
-            `deployment bucket ${target.bucket("deployment-bucket").name} is not the pipeline's ${deployEnv.DEPLOYMENT_BUCKET}`,
+            `deployment bucket ${targetStack.bucket("deployment-bucket").name} is not the pipeline's ${target.deploymentBucketName}`,
         );
     }
-    await createTargetStack(admin.target, target);
-    const buildRole = tools.role("pipeline-build-role");
-    const buildSession = await codeBuildSession(admin.tools, buildRole, `AWSCodeBuild-deploy-${target.outputs.stage}`);
+    await createTargetStack(admin.target, targetStack);
+    const prodTarget = serverlessTarget(tools, "prod");
+    const prodAdmin = await createAdministrator(moto, prodTarget.region, prodTarget.accountId);
+    await createTargetStack(prodAdmin, stacks.prodTarget);
+    const buildRole = tools.role(`deploy-${stage}-role`);
+    const buildSession = await codeBuildSession(admin.tools, buildRole, `AWSCodeBuild-deploy-${stage}`);
     return {
         stacks,
         deployEnv,
+        target,
         buildRole,
-        deployRole: target.role("deploy-role"),
-        cfnExecutionRole: target.role("cfn-execution-role"),
+        deployRole: targetStack.role("deploy-role"),
+        cfnExecutionRole: targetStack.role("cfn-execution-role"),
         admin,
+        prod: { target: prodTarget, admin: prodAdmin },
         buildSession,
+    };
+}
+
+/** The pulumi deployer's accounts (tests/deploy/pulumi-deployer.test.ts): the same accounts, set up for `deployer: pulumi`. */
+export interface PulumiAccounts {
+    /** The tools stack evaluated for the pulumi deployer. */
+    readonly tools: StackModel;
+    /** The dev stage's Deploy build environment: its project's (kit, Pulumi CLI pin) and its action's (DEPLOY_TARGET). */
+    readonly deployEnv: Record<string, string>;
+    readonly target: TargetOutputsOf<"pulumi">;
+    readonly buildRole: RoleModel;
+    readonly deployRole: RoleModel;
+    readonly admin: { readonly tools: Clients; readonly target: Clients };
+    /** prod in its own account, set up from its (pulumi) target stack: what dev must not reach. */
+    readonly prod: { readonly target: TargetOutputsOf<"pulumi">; readonly deployEnv: Record<string, string>; readonly admin: Clients };
+    /** A session of the dev stage's build role: the Deploy build's container credentials. */
+    readonly buildSession: SessionCredentials;
+}
+
+/** Dev and prod target stacks and the dev build role, from the stacks evaluated for `deployer: pulumi`. */
+export async function setUpPulumiAccounts(moto: Moto, stage = "dev"): Promise<PulumiAccounts> {
+    const { pulumiDeployer } = await shippedStacks();
+    const tools = modelStack("tools (pulumi deployer)", pulumiDeployer.tools.cloud, pulumiDeployer.tools.outputs);
+    const env = (s: string) => ({
+        ...projectEnvironment(tools, `product-catalog-service-deploy-${s}`),
+        ...deployActionEnvironment(tools, s),
+    });
+    const pulumiTarget = (s: string) => {
+        const target = deployActionTarget(tools, s);
+        if (target.deployer !== "pulumi") throw new Error(`stage ${s} is not deployed by the pulumi deployer`);
+        return target;
+    };
+    const stacks = Object.values(pulumiDeployer.targets).map((run) =>
+        modelStack(`target ${run.outputs.stage} (pulumi deployer)`, run.cloud, run.outputs),
+    );
+    const stackOf = (s: string) => {
+        const found = stacks.find((t) => t.outputs.stage === s);
+        if (!found) throw new Error(`no pulumi target stack for stage ${s}`);
+        return found;
+    };
+    const target = pulumiTarget(stage);
+    const prodTarget = pulumiTarget("prod");
+    const admin = {
+        tools: await createAdministrator(moto, target.region, tools.roles[0].accountId),
+        target: await createAdministrator(moto, target.region, target.accountId),
+    };
+    await createTargetStack(admin.target, stackOf(stage));
+    const prodAdmin = await createAdministrator(moto, prodTarget.region, prodTarget.accountId);
+    await createTargetStack(prodAdmin, stackOf("prod"));
+    const buildRole = tools.role(`deploy-${stage}-role`);
+    return {
+        tools,
+        deployEnv: env(stage),
+        target,
+        buildRole,
+        deployRole: stackOf(stage).role("deploy-role"),
+        admin,
+        prod: { target: prodTarget, deployEnv: env("prod"), admin: prodAdmin },
+        buildSession: await codeBuildSession(admin.tools, buildRole, `AWSCodeBuild-deploy-${stage}`),
     };
 }

@@ -1,22 +1,21 @@
 /**
- * CodeBuild's side of a build, for running the real scripts against moto:
- *   - a build workspace: for a Deploy action the Test stage's artifact (sources, serverless.yml, scripts, the
- *     bundles in build/) with this checkout's node_modules (the pinned osls); for the drift check its source
- *     archive's files;
+ * CodeBuild's side of a build, for running the deploy kit against moto:
+ *   - a build workspace: for a Deploy action the Test stage's artifact (the bundles and the stage's package in
+ *     build/, ./release.ts), and the deploy kit bundled exactly as the tools stack uploads it;
  *   - the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) that hands the build its
  *     project role's session. This part is a stand-in: moto emulates AWS APIs, not CodeBuild's credential endpoint
  *     inside a build container. It serves a real moto session of the real build role, so every call the
  *     build makes with it is authenticated and authorised by moto;
  *   - `aws` first on PATH: the AWS CLI of this machine with `--endpoint-url` added, because CLIs older than
- *     v1.29 / v2.13 ignore AWS_ENDPOINT_URL, which osls (AWS SDK v3) reads.
+ *     v1.29 / v2.13 ignore AWS_ENDPOINT_URL.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:http";
 import { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve, sep } from "node:path";
-import { buildArtifacts, FUNCTION_ARTIFACTS } from "../helpers/sls-package";
+import { deployKitBundle } from "../../components/deploy-kit-bundle";
 import { SessionCredentials } from "./accounts";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -87,43 +86,35 @@ function awsCli(): string {
 
 export interface Workspace {
     readonly dir: string;
+    /** The deploy kit, where the buildspec puts it (outside the input artifact): the bundle the tools stack uploads. */
+    readonly kit: string;
     /** Environment of a build: CodeBuild's variables, the action's or project's, and moto as the endpoint. */
     readonly env: NodeJS.ProcessEnv;
     run(command: string[], extraEnv?: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }>;
+    /** Runs the deploy kit as a kit build's buildspec does: `node <kit> <command>`. */
+    runKit(command: "deploy" | "drift", extraEnv?: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }>;
     remove(): void;
 }
 
-/** What a Deploy action's build holds of the Test stage's artifact (besides node_modules and the bundles). */
-export const DEPLOY_FILES: Record<string, string> = Object.fromEntries([
-    ...["serverless.yml", "package.json"].map((f) => [f, f]),
-    ...readdirSync(join(ROOT, "scripts"))
-        .filter((f) => /^(ci-|assume-).*\.(sh|js)$/.test(f))
-        .map((f) => [`scripts/${f}`, `scripts/${f}`]),
-]);
-
 /**
- * A build's working directory: `files` (destination → repository path), and for a Deploy action this checkout's
- * node_modules and the bundles the Test stage built.
+ * A build's working directory (its input artifact is placed by the caller, e.g. tests/deploy/release.ts), with
+ * the deploy kit the tools stack would upload, the AWS CLI pointed at moto, and a fresh HOME.
  */
 export async function createWorkspace(args: {
     endpoint: string;
     credentialsUrl: string;
     env: Record<string, string>;
-    files: Record<string, string>;
-    deployAction?: boolean;
+    files?: Record<string, string>;
     buildNumber?: number;
 }): Promise<Workspace> {
     const dir = mkdtempSync(join(tmpdir(), "codebuild-"));
-    for (const [to, from] of Object.entries(args.files)) {
+    for (const [to, from] of Object.entries(args.files ?? {})) {
         mkdirSync(dirname(join(dir, to)), { recursive: true });
         copyFileSync(join(ROOT, from), join(dir, to));
     }
-    if (args.deployAction) {
-        symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-        mkdirSync(join(dir, "build"));
-        const artifacts = await buildArtifacts();
-        for (const fn of FUNCTION_ARTIFACTS) copyFileSync(join(artifacts, `${fn}.zip`), join(dir, "build", `${fn}.zip`));
-    }
+    const kit = join(dir, ".kit", "deploy-kit.js");
+    mkdirSync(dirname(kit));
+    writeFileSync(kit, deployKitBundle().code);
 
     const bin = join(dir, ".bin");
     mkdirSync(bin);
@@ -132,40 +123,41 @@ export async function createWorkspace(args: {
     mkdirSync(join(dir, ".home"));
 
     const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!/^(AWS_|SLS_|SERVERLESS_|npm_|PYTHON)/.test(k)) env[k] = v;
+    for (const [k, v] of Object.entries(process.env)) if (!/^(AWS_|SLS_|SERVERLESS_|npm_|PYTHON|DEPLOY_|PULUMI_)/.test(k)) env[k] = v;
     Object.assign(env, args.env, {
         PATH: [bin, dirname(process.execPath), process.env.PATH].join(delimiter),
         HOME: join(dir, ".home"),
         CODEBUILD_BUILD_NUMBER: String(args.buildNumber ?? 1),
-        AWS_REGION: args.env.TARGET_REGION ?? "us-east-1",
-        AWS_DEFAULT_REGION: args.env.TARGET_REGION ?? "us-east-1",
+        AWS_REGION: "us-east-1",
+        AWS_DEFAULT_REGION: "us-east-1",
         AWS_CONTAINER_CREDENTIALS_FULL_URI: args.credentialsUrl,
         AWS_ENDPOINT_URL: args.endpoint,
         AWS_EC2_METADATA_DISABLED: "true",
-        // osls polls the stack every 5 s by default; moto finishes in well under a second
-        SLS_AWS_MONITORING_FREQUENCY: "100",
-        SLS_TELEMETRY_DISABLED: "1",
+        // the kit polls CloudFormation every 5 s by default; moto finishes in well under a second
+        DEPLOY_POLL_MS: "100",
         NPM_CONFIG_UPDATE_NOTIFIER: "false",
         FORCE_COLOR: "0",
     });
 
+    const run: Workspace["run"] = (command, extraEnv = {}) =>
+        new Promise((done) => {
+            // async: the credentials endpoint lives in this process and must keep serving
+            const child = spawn(command[0], command.slice(1), {
+                cwd: dir,
+                env: { ...env, ...extraEnv },
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            let output = "";
+            child.stdout.on("data", (d) => (output += d));
+            child.stderr.on("data", (d) => (output += d));
+            child.on("close", (code) => done({ code, output }));
+        });
     return {
         dir,
+        kit,
         env,
-        run(command, extraEnv = {}) {
-            return new Promise((done) => {
-                // async: the credentials endpoint lives in this process and must keep serving
-                const child = spawn(command[0], command.slice(1), {
-                    cwd: dir,
-                    env: { ...env, ...extraEnv },
-                    stdio: ["ignore", "pipe", "pipe"],
-                });
-                let output = "";
-                child.stdout.on("data", (d) => (output += d));
-                child.stderr.on("data", (d) => (output += d));
-                child.on("close", (code) => done({ code, output }));
-            });
-        },
+        run,
+        runKit: (command, extraEnv) => run([process.execPath, kit, command], extraEnv),
         remove: () => rmSync(dir, { recursive: true, force: true }),
     };
 }

@@ -1,9 +1,10 @@
 /**
- * The pipeline's Deploy action for real, against moto (an AWS emulator) with IAM access control on:
- * scripts/ci-deploy.sh as buildspec.yml runs it, with the pinned osls and the real AWS CLI, in a CodeBuild-like
- * workspace whose only credentials are the build role's container credentials (./codebuild.ts). The target
- * account's roles, boundary and bucket come from the evaluated target stack, the build role from the evaluated
- * tools stack (./accounts.ts). Every assertion reads moto's own APIs, as an administrator of the target account.
+ * The pipeline's Deploy action for real, against moto (an AWS emulator) with IAM access control on: the deploy kit,
+ * bundled exactly as the tools stack uploads it, run as a stage's Deploy build runs it, with the real AWS CLI, in a
+ * CodeBuild-like workspace whose input is the Test stage's artifact (the bundles and the stage's package, from
+ * scripts/package-stages.ts) and whose only credentials are the stage's build role's container credentials
+ * (./codebuild.ts). The target account's roles, boundary and bucket come from the evaluated target stacks, the build
+ * roles from the evaluated tools stack (./accounts.ts). Every assertion reads moto's own APIs, as an administrator.
  */
 import {
     DeleteStackCommand,
@@ -27,24 +28,28 @@ import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand } from "@aws-sdk/client-sts";
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { zipSingleFile } from "../../scripts/build-functions";
+import { TargetOutputsOf } from "../../components/target-contract";
+import { PACKAGE_PARAMETERS } from "../../deploy-kit/release";
 import { startMoto, Moto } from "../helpers/moto";
-import { buildArtifacts, FUNCTION_ARTIFACTS } from "../helpers/sls-package";
+import { buildArtifacts } from "../helpers/sls-package";
+import { deployActionEnvironment } from "../iam/policies-from-stacks";
 import { Accounts, clients, Clients, destroyClients, setUpAccounts } from "./accounts";
-import { ContainerCredentials, createWorkspace, DEPLOY_FILES, serveContainerCredentials, Workspace } from "./codebuild";
+import { ContainerCredentials, createWorkspace, serveContainerCredentials, Workspace } from "./codebuild";
+import { writeRelease } from "./release";
 import { IssuedSession, startSessionProxy } from "./session-proxy";
 
 const SERVICE = "product-catalog-service";
 
-describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", function () {
+describe("deploy into moto: the deploy kit as a stage's Deploy action, IAM and trust enforced", function () {
     this.timeout(180_000);
     let moto: Moto;
     let accounts: Accounts;
     let credentials: ContainerCredentials;
     let workspace: Workspace;
     let target: Clients;
+    let deployTarget: TargetOutputsOf<"serverless">;
     let stage: string;
     let stackName: string;
     let tableName: string;
@@ -52,6 +57,7 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
     let release = 1;
     /** The release the stage runs now (set by each test whose deploy succeeds). */
     let live = 1;
+    let build = 0;
 
     /** Runs `step` and prints its wall time as `timing: <label>: <ms> ms` (npm run bench reads these lines). */
     async function timed<T>(label: string, step: () => Promise<T>): Promise<T> {
@@ -65,55 +71,43 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
             .log()
             .split("\n")
             .filter((l) => l.startsWith("moto-iam: denied"));
-    const deploy = (extraEnv: NodeJS.ProcessEnv = {}) => workspace.run(["bash", "scripts/ci-deploy.sh"], extraEnv);
+    /** One Deploy build: the kit, as the stage's buildspec runs it; each build has its own number. */
+    const deploy = (extraEnv: NodeJS.ProcessEnv = {}) =>
+        workspace.runKit("deploy", { CODEBUILD_BUILD_NUMBER: String(++build), ...extraEnv });
     const stack = async (): Promise<Stack> =>
         (await target.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks![0];
     const codeSha = async (fn: string) =>
         (await target.lambda.send(new GetFunctionCommand({ FunctionName: `${stackName}-${fn}` }))).Configuration!.CodeSha256;
     const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("base64");
+    const bucketKeys = async () =>
+        ((await target.s3.send(new ListObjectsV2Command({ Bucket: deployTarget.deploymentBucketName }))).Contents ?? []).map((o) => o.Key!);
 
-    /** New code for both functions: the tested bundle plus a release marker, zipped as the build zips it. */
-    async function newRelease(): Promise<void> {
+    /** A later release: new code for both functions, in a newer package. */
+    async function newRelease(options: { editTemplate?: (t: any) => void; sameCode?: boolean } = {}): Promise<void> {
         release++;
-        await useRelease(release);
+        await writeRelease(workspace.dir, stage, { release, ...options });
     }
-    /** Puts release `n`'s zips in the workspace's build/ (release 1: the bundles exactly as the Test stage built them). */
-    async function useRelease(n: number): Promise<void> {
-        const built = await buildArtifacts();
-        for (const fn of FUNCTION_ARTIFACTS) {
-            const zip =
-                n === 1
-                    ? readFileSync(join(built, `${fn}.zip`))
-                    : zipSingleFile(
-                          "index.js",
-                          Buffer.concat([readFileSync(join(built, fn, "index.js")), Buffer.from(`\n// release ${n}\n`)]),
-                      );
-            writeFileSync(join(workspace.dir, "build", `${fn}.zip`), zip);
-        }
-    }
+    /** Puts release `n`'s artifact in the workspace (release 1: the bundles exactly as the Test stage built them). */
+    const useRelease = (n: number) => writeRelease(workspace.dir, stage, { release: n });
 
     before(async () => {
         moto = await timed("moto start", startMoto);
         accounts = await timed("accounts from the stacks", () => setUpAccounts(moto));
         await moto.enforceIam();
         credentials = await serveContainerCredentials(() => accounts.buildSession);
-        workspace = await createWorkspace({
-            endpoint: moto.url,
-            credentialsUrl: credentials.url,
-            env: accounts.deployEnv,
-            files: DEPLOY_FILES,
-            deployAction: true,
-        });
+        workspace = await createWorkspace({ endpoint: moto.url, credentialsUrl: credentials.url, env: accounts.deployEnv });
         target = accounts.admin.target;
-        stage = accounts.deployEnv.STAGE;
+        deployTarget = accounts.target;
+        stage = deployTarget.stage;
         stackName = `${SERVICE}-${stage}`;
         tableName = `${stackName}-products`;
         prefix = `serverless/${SERVICE}/${stage}/`;
+        await useRelease(1);
     });
 
     after(async () => {
         await credentials?.close();
-        if (accounts) for (const c of Object.values(accounts.admin)) destroyClients(c);
+        if (accounts) for (const c of [...Object.values(accounts.admin), accounts.prod.admin]) destroyClients(c);
         await moto?.stop();
         workspace?.remove();
     });
@@ -123,10 +117,9 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
         let sessions: IssuedSession[];
 
         before(async () => {
-            // Through the session proxy, which records every deploy-role session moto issues (the CLI's and those
-            // the SDK inside osls holds in memory), and with xtrace forced on from outside, as a careless buildspec
-            // would: still no credential may reach the build log.
-            const proxy = await startSessionProxy({ moto: moto.url, roleArn: accounts.deployEnv.DEPLOY_ROLE_ARN });
+            // Through the session proxy, which records every deploy-role session moto issues, and with xtrace forced
+            // on from outside, as a careless buildspec would: still no credential may reach the build log.
+            const proxy = await startSessionProxy({ moto: moto.url, roleArn: deployTarget.deployRoleArn });
             try {
                 run = await timed("deploy (create)", () => deploy({ AWS_ENDPOINT_URL: proxy.url, SHELLOPTS: "xtrace", BASH_ENV: "" }));
                 sessions = proxy.issued;
@@ -135,19 +128,19 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
             }
         });
 
-        it("succeeds with only the build role's container credentials, assuming the deploy role, and prints no secret", () => {
+        it("succeeds with only the stage build role's container credentials, assuming the deploy role, and prints no secret", () => {
             expect(run.code, run.output).to.equal(0);
             expect(credentials.served, "container credential requests").to.be.greaterThan(0);
             expect(run.output).to.match(
                 new RegExp(
-                    `assume-deploy-role: profile target-deploy -> arn:aws:sts::${accounts.deployEnv.TARGET_ACCOUNT_ID}:assumed-role/${accounts.deployRole.name}/codebuild-1-${stage}`,
+                    `deploy-kit: profile target-deploy -> arn:aws:sts::${deployTarget.accountId}:assumed-role/${accounts.deployRole.name}/codebuild-1-${stage}`,
                 ),
             );
-            expect(run.output).to.include(`Service deployed to stack ${stackName}`);
+            expect(run.output).to.include(`${stackName} is CREATE_COMPLETE`);
             expect(
                 sessions.map((s) => s.userAgent.split(" ")[0].split("/")[0]),
                 "who assumed the deploy role",
-            ).to.include.members(["aws-cli", "aws-sdk-js"]);
+            ).to.include.members(["aws-cli"]);
             const secrets = [accounts.buildSession, ...sessions].flatMap((s) => [s.secretAccessKey, s.sessionToken!]);
             const leaked = secrets.filter((secret) => run.output.includes(secret));
             expect(leaked, "secrets in the build log").to.deep.equal([]);
@@ -157,21 +150,19 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
         it(`creates stack <service>-<stage> as CREATE_COMPLETE, through the execution role, tagged with its stage`, async () => {
             const s = await stack();
             expect(s.StackStatus).to.equal("CREATE_COMPLETE");
-            expect(s.RoleARN).to.equal(accounts.deployEnv.CFN_EXECUTION_ROLE_ARN);
+            expect(s.RoleARN).to.equal(deployTarget.cfnExecutionRoleArn);
             expect(s.Tags).to.deep.include({ Key: "STAGE", Value: stage });
         });
 
         it("exports the stack's ServiceEndpoint output as API_URL and in deploy-output.json", async () => {
             const endpoint = (await stack()).Outputs!.find((o) => o.OutputKey === "ServiceEndpoint")!.OutputValue!;
-            expect(endpoint).to.match(
-                new RegExp(`^https://[a-z0-9]+\\.execute-api\\.${accounts.deployEnv.TARGET_REGION}\\.amazonaws\\.com/${stage}$`),
-            );
+            expect(endpoint).to.match(new RegExp(`^https://[a-z0-9]+\\.execute-api\\.${deployTarget.region}\\.amazonaws\\.com/${stage}$`));
             expect(run.output.trim().split("\n").pop()).to.equal(`API_URL=${endpoint}`);
             expect(JSON.parse(readFileSync(join(workspace.dir, "deploy-output.json"), "utf8"))).to.deep.equal({
                 url: endpoint,
                 stage,
-                region: accounts.deployEnv.TARGET_REGION,
-                account: accounts.deployEnv.TARGET_ACCOUNT_ID,
+                region: deployTarget.region,
+                account: deployTarget.accountId,
                 stack: stackName,
                 service: SERVICE,
             });
@@ -210,13 +201,15 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
                 expect([c!.MemorySize, c!.Timeout], fn).to.deep.equal([256, 10]);
                 expect(c!.Environment?.Variables, fn).to.deep.equal({ PRODUCTS_TABLE_NAME: tableName });
                 expect(c!.TracingConfig?.Mode, fn).to.equal("Active");
-                expect(c!.Role, fn).to.equal(`arn:aws:iam::${accounts.deployEnv.TARGET_ACCOUNT_ID}:role/${roleName}`);
+                expect(c!.Role, fn).to.equal(`arn:aws:iam::${deployTarget.accountId}:role/${roleName}`);
                 expect(c!.CodeSha256, `${fn} runs exactly the bundle the Test stage built`).to.equal(
                     sha256(join(built, `${artifact}.zip`)),
                 );
             }
             const { Role } = await target.iam.send(new GetRoleCommand({ RoleName: roleName }));
-            expect(Role!.PermissionsBoundary?.PermissionsBoundaryArn).to.equal(accounts.deployEnv.PERMISSIONS_BOUNDARY_ARN);
+            expect(Role!.PermissionsBoundary?.PermissionsBoundaryArn, "the target's boundary, bound by the kit").to.equal(
+                deployTarget.permissionsBoundaryArn,
+            );
         });
 
         it("creates the REST API <service>-<stage> with POST /product/create and GET /product/find/{id}, each to its function", async () => {
@@ -238,22 +231,20 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
         });
 
         it("keeps every artifact under serverless/<service>/<stage>/ of the deployment bucket", async () => {
-            const { Contents } = await target.s3.send(new ListObjectsV2Command({ Bucket: accounts.deployEnv.DEPLOYMENT_BUCKET }));
-            const keys = Contents!.map((o) => o.Key!);
+            const keys = await bucketKeys();
             expect(keys.filter((k) => !k.startsWith(prefix))).to.deep.equal([]);
             expect(keys.map((k) => k.split("/").pop()).sort()).to.deep.equal([
                 "compiled-cloudformation-template.json",
                 "create-product.zip",
                 "find-product.zip",
-                "serverless-state.json",
             ]);
+            const template = await target.s3.send(new ListObjectsV2Command({ Bucket: deployTarget.deploymentBucketName, Prefix: prefix }));
+            expect(template.Contents!.some((o) => o.Key!.endsWith("compiled-cloudformation-template.json"))).to.equal(true);
         });
     });
 
     describe("second deploy, of changed code, into a table that holds items", () => {
         const ids = Array.from({ length: 25 }, (_, i) => `item-${i}`);
-        let before: Stack;
-        let run: Awaited<ReturnType<typeof deploy>>;
 
         it("updates the same stack through a change set, keeps every item, and ships the new code", async () => {
             for (const id of ids) {
@@ -261,9 +252,9 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
                     new PutItemCommand({ TableName: tableName, Item: { id: { S: id }, title: { S: `title ${id}` } } }),
                 );
             }
-            before = await stack();
+            const before = await stack();
             await newRelease();
-            run = await timed("deploy (update)", () => deploy());
+            const run = await timed("deploy (update)", () => deploy());
             expect(run.code, run.output).to.equal(0);
             live = release;
             const after = await stack();
@@ -282,12 +273,20 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
             expect(Items!.every((i) => i.title.S === `title ${i.id.S}`)).to.equal(true);
             expect(denials()).to.deep.equal([]);
         });
+
+        it("deploys nothing when the stack already runs the release (CloudFormation finds no change)", async () => {
+            const before = await stack();
+            const run = await deploy();
+            expect(run.code, run.output).to.equal(0);
+            expect(run.output).to.include(`${stackName} already runs this release: nothing to change`);
+            expect(run.output.trim().split("\n").pop()).to.match(/^API_URL=https:/);
+            const after = await stack();
+            expect([after.StackStatus, after.LastUpdatedTime]).to.deep.equal([before.StackStatus, before.LastUpdatedTime]);
+        });
     });
 
     describe("a deploy whose template fails", () => {
         it("exits non-zero with CloudFormation's reason and leaves the previous version serving", async () => {
-            const file = join(workspace.dir, "serverless.yml");
-            const yml = readFileSync(file, "utf8");
             const before = await stack();
             const shaBefore = await codeSha("createProduct");
             const resources = async () =>
@@ -296,6 +295,7 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
                     .sort();
             const resourcesBefore = await resources();
             // The new template adds a table whose name is taken: one made by hand in the account, outside the stack.
+            // (It keeps every rule the kit checks: the failure is CloudFormation's, not the kit's.)
             const taken = `${stackName}-orders`;
             await target.dynamo.send(
                 new CreateTableCommand({
@@ -305,50 +305,126 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
                     KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
                 }),
             );
-            const ordersTable = [
-                "    OrdersTable:",
-                "      Type: AWS::DynamoDB::Table",
-                "      Properties:",
-                `        TableName: ${taken}`,
-                "        BillingMode: PAY_PER_REQUEST",
-                "        AttributeDefinitions: [{ AttributeName: id, AttributeType: S }]",
-                "        KeySchema: [{ AttributeName: id, KeyType: HASH }]",
-                "",
-            ].join("\n");
-            writeFileSync(file, yml.replace("\n    ProductsTable:\n", `\n${ordersTable}\n    ProductsTable:\n`));
-            await newRelease();
-            try {
-                const run = await timed("deploy (failing, rolled back)", () => deploy());
-                expect(run.code, run.output).to.not.equal(0);
-                expect(run.output).to.match(
-                    /CREATE_FAILED: OrdersTable \(AWS::DynamoDB::Table\)\s+ResourceInUseException: .*already exists/,
-                );
-                expect(run.output).to.not.include("API_URL=");
+            await newRelease({
+                editTemplate: (t) => {
+                    t.Resources.OrdersTable = {
+                        ...t.Resources.ProductsTable,
+                        Properties: { ...t.Resources.ProductsTable.Properties, TableName: taken },
+                    };
+                },
+            });
+            const run = await timed("deploy (failing, rolled back)", () => deploy());
+            expect(run.code, run.output).to.not.equal(0);
+            expect(run.output).to.match(/CREATE_FAILED: OrdersTable \(AWS::DynamoDB::Table\)\s+ResourceInUseException: .*already exists/);
+            expect(run.output).to.include("CloudFormation rolled back to the previous release");
+            expect(run.output).to.not.include("API_URL=");
 
-                const after = await stack();
-                expect(after.StackStatus).to.equal("UPDATE_ROLLBACK_COMPLETE");
-                expect(after.Outputs).to.deep.equal(before.Outputs);
-                expect(await codeSha("createProduct"), "previous code still deployed").to.equal(shaBefore);
-                expect(await resources()).to.deep.equal(resourcesBefore);
-                const { Count } = await target.dynamo.send(new ScanCommand({ TableName: tableName, Select: "COUNT" }));
-                expect(Count, "items kept").to.equal(25);
-            } finally {
-                writeFileSync(file, yml);
-            }
+            const after = await stack();
+            expect(after.StackStatus).to.equal("UPDATE_ROLLBACK_COMPLETE");
+            expect(after.Outputs).to.deep.equal(before.Outputs);
+            expect(await codeSha("createProduct"), "previous code still deployed").to.equal(shaBefore);
+            expect(await resources()).to.deep.equal(resourcesBefore);
+            const { Count } = await target.dynamo.send(new ScanCommand({ TableName: tableName, Select: "COUNT" }));
+            expect(Count, "items kept").to.equal(25);
         });
     });
 
-    describe("IAM as moto enforces it", () => {
+    // A release is data the kit binds and checks before anything reaches the account: these templates would
+    // plant a door or drop a data guarantee, and are refused with the rule they break; the bucket and the stack
+    // stay as they were.
+    describe("a release the kit refuses", () => {
+        const attacker = "arn:aws:iam::444455556666:role/attacker";
+        const refusals: [string, (t: any) => void, RegExp][] = [
+            [
+                "a new role trusting another account, retained on delete",
+                (t) => {
+                    t.Resources.BackdoorRole = {
+                        Type: "AWS::IAM::Role",
+                        DeletionPolicy: "Retain",
+                        Properties: {
+                            RoleName: `${stackName}-backdoor`,
+                            PermissionsBoundary: PACKAGE_PARAMETERS.permissionsBoundaryArn,
+                            AssumeRolePolicyDocument: {
+                                Version: "2012-10-17",
+                                Statement: [{ Effect: "Allow", Principal: { AWS: attacker }, Action: "sts:AssumeRole" }],
+                            },
+                        },
+                    };
+                },
+                /BackdoorRole: .*trusts AWS:arn:aws:iam::444455556666:role\/attacker.*\[iam-bounded-role-trusts-lambda-only\]/,
+            ],
+            [
+                "the function role's trust widened to another account",
+                (t) => {
+                    t.Resources.IamRoleLambdaExecution.Properties.AssumeRolePolicyDocument.Statement[0].Principal = {
+                        Service: ["lambda.amazonaws.com"],
+                        AWS: attacker,
+                    };
+                },
+                /IamRoleLambdaExecution: .*trusts AWS:arn:aws:iam::444455556666:role\/attacker/,
+            ],
+            [
+                "a managed policy attached to nothing yet (any IAM resource but the function role)",
+                (t) => {
+                    t.Resources.ExtraPolicy = {
+                        Type: "AWS::IAM::ManagedPolicy",
+                        Properties: {
+                            PolicyDocument: {
+                                Version: "2012-10-17",
+                                Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
+                            },
+                        },
+                    };
+                },
+                /ExtraPolicy is an AWS::IAM::ManagedPolicy: a release may hold the function role only/,
+            ],
+            [
+                "the table without point-in-time recovery",
+                (t) => (t.Resources.ProductsTable.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled = false),
+                /ProductsTable: .*point-in-time recovery.*\[dynamodb-point-in-time-recovery\]/,
+            ],
+            [
+                "the table without deletion protection, deleted with the stack",
+                (t) => {
+                    t.Resources.ProductsTable.Properties.DeletionProtectionEnabled = false;
+                    t.Resources.ProductsTable.DeletionPolicy = "Delete";
+                },
+                /ProductsTable: .*deletion protection[\s\S]*ProductsTable: table must be retained/,
+            ],
+            [
+                "the function role without the target's boundary",
+                (t) => delete t.Resources.IamRoleLambdaExecution.Properties.PermissionsBoundary,
+                /IamRoleLambdaExecution does not carry the target's permissions boundary/,
+            ],
+        ];
+        for (const [what, edit, message] of refusals) {
+            it(`refuses ${what}: nothing uploaded, the stack unchanged`, async () => {
+                const keysBefore = await bucketKeys();
+                const before = await stack();
+                await newRelease({ editTemplate: edit, sameCode: true });
+                const run = await deploy();
+                expect(run.code, run.output).to.equal(1);
+                expect(run.output).to.include(`release refused for ${stage} (${deployTarget.accountId})`);
+                expect(run.output).to.match(message);
+                expect(run.output, "refused before the account is touched").to.not.include("assume the deploy role");
+                expect(await bucketKeys()).to.deep.equal(keysBefore);
+                const after = await stack();
+                expect([after.StackStatus, after.LastUpdatedTime]).to.deep.equal([before.StackStatus, before.LastUpdatedTime]);
+            });
+        }
+    });
+
+    describe("IAM and trust as moto enforces them", () => {
         let deployRole: Clients;
 
         before(async () => {
             // the deploy role's session as the build gets it: the build role's credentials assume it
-            const build = clients(moto, accounts.deployEnv.TARGET_REGION, accounts.buildSession);
+            const build = clients(moto, deployTarget.region, accounts.buildSession);
             try {
                 const { Credentials: c } = await build.sts.send(
-                    new AssumeRoleCommand({ RoleArn: accounts.deployEnv.DEPLOY_ROLE_ARN, RoleSessionName: "iam-checks" }),
+                    new AssumeRoleCommand({ RoleArn: deployTarget.deployRoleArn, RoleSessionName: "iam-checks" }),
                 );
-                deployRole = clients(moto, accounts.deployEnv.TARGET_REGION, {
+                deployRole = clients(moto, deployTarget.region, {
                     accessKeyId: c!.AccessKeyId!,
                     secretAccessKey: c!.SecretAccessKey!,
                     sessionToken: c!.SessionToken!,
@@ -369,7 +445,7 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
         };
 
         it("the deploy role writes its own stage's prefix, and no other stage's", async () => {
-            const bucket = accounts.deployEnv.DEPLOYMENT_BUCKET;
+            const bucket = deployTarget.deploymentBucketName;
             await deployRole.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}iam-check.txt`, Body: "ok" }));
             await refused(
                 deployRole.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `serverless/${SERVICE}/prod/iam-check.txt`, Body: "x" })),
@@ -381,15 +457,12 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
             await deployRole.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
             await refused(deployRole.cloudFormation.send(new DeleteStackCommand({ StackName: stackName })));
             await refused(deployRole.cloudFormation.send(new DescribeStacksCommand({ StackName: `${SERVICE}-prod` })));
-            expect((await stack()).StackStatus).to.equal("UPDATE_ROLLBACK_COMPLETE");
         });
 
-        it("the build role may assume the deploy role only, not the execution role", async () => {
-            const build = clients(moto, accounts.deployEnv.TARGET_REGION, accounts.buildSession);
+        it("the build role may assume its stage's deploy role only, not the execution role", async () => {
+            const build = clients(moto, deployTarget.region, accounts.buildSession);
             try {
-                await refused(
-                    build.sts.send(new AssumeRoleCommand({ RoleArn: accounts.deployEnv.CFN_EXECUTION_ROLE_ARN, RoleSessionName: "x" })),
-                );
+                await refused(build.sts.send(new AssumeRoleCommand({ RoleArn: deployTarget.cfnExecutionRoleArn, RoleSessionName: "x" })));
             } finally {
                 destroyClients(build);
             }
@@ -399,7 +472,7 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
         // moto's log names the refused call. Restored after each.
         for (const [sid, refusal] of [
             ["ServiceStack", "cloudformation:DescribeStacks"],
-            ["DeploymentArtifacts", "s3:GetObject"],
+            ["DeploymentArtifacts", "s3:PutObject"],
         ]) {
             it(`without statement ${sid} the deploy fails: moto refuses ${refusal}`, async () => {
                 const role = accounts.deployRole;
@@ -422,7 +495,9 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
                     const run = await deploy();
                     expect(run.code, run.output).to.not.equal(0);
                     expect(run.output).to.not.include("API_URL=");
-                    expect(denials().slice(from).join("\n")).to.include(`assumed-role/${role.name}/codebuild-1-${stage} ${refusal} `);
+                    expect(denials().slice(from).join("\n")).to.include(
+                        `assumed-role/${role.name}/codebuild-${build}-${stage} ${refusal} `,
+                    );
                 } finally {
                     await put(inline.policy);
                 }
@@ -430,10 +505,60 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
         }
     });
 
-    // Role chaining (CodeBuild's role -> deploy role) caps an assumed session at one hour, and a deploy can take
-    // longer. Through ./session-proxy.ts, deploy-role sessions last 2 s and a request signed after that is
-    // refused, as STS-issued credentials are: the deploy succeeds only if the CLI and the SDK inside osls
-    // re-assume the role by themselves whenever a session runs out.
+    // Stage isolation: a commit that reaches dev's Deploy build holds dev's build role only. Pointed at prod's
+    // values (the Deploy action of prod, as the tools stack wires it), the build cannot assume prod's deploy role:
+    // its identity policy does not allow it, and even with a policy that did, prod's trust names prod's build role only.
+    describe("the dev build pointed at prod", () => {
+        let prod: TargetOutputsOf<"serverless">;
+        let prodAdmin: Clients;
+        before(() => ({ target: prod, admin: prodAdmin } = accounts.prod));
+
+        it("is refused by moto at AssumeRole, and prod is unchanged", async () => {
+            // prod's package, as the Test stage leaves it: so the kit gets as far as the account
+            await writeRelease(workspace.dir, "prod", { release: 1 });
+            const from = denials().length;
+            const run = await workspace.runKit("deploy", {
+                ...deployActionEnvironment(accounts.stacks.tools, "prod"),
+                CODEBUILD_BUILD_NUMBER: String(++build),
+            });
+            expect(run.code, run.output).to.equal(1);
+            expect(run.output).to.include(`could not assume ${prod.deployRoleArn}`);
+            expect(denials().slice(from).join("\n")).to.include(
+                `${accounts.buildRole.name}/AWSCodeBuild-deploy-${stage} sts:AssumeRole ${prod.deployRoleArn}`,
+            );
+            const stacks = await prodAdmin.cloudFormation.send(new DescribeStacksCommand({})).then(
+                (r) => r.Stacks ?? [],
+                () => [],
+            );
+            expect(
+                stacks.map((s) => s.StackName),
+                "stacks in prod",
+            ).to.deep.equal([]);
+        });
+
+        it("is refused by prod's trust policy even when the dev build role's own policy would allow it", async () => {
+            const role = accounts.buildRole;
+            const widened = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }] };
+            await accounts.admin.tools.iam.send(
+                new PutRolePolicyCommand({ RoleName: role.name, PolicyName: "careless-edit", PolicyDocument: JSON.stringify(widened) }),
+            );
+            try {
+                const from = denials().length;
+                const run = await workspace.runKit("deploy", {
+                    ...deployActionEnvironment(accounts.stacks.tools, "prod"),
+                    CODEBUILD_BUILD_NUMBER: String(++build),
+                });
+                expect(run.code, run.output).to.equal(1);
+                expect(denials().slice(from).join("\n")).to.match(
+                    new RegExp(`sts:AssumeRole ${prod.deployRoleArn.replace(/[/.]/g, "\\$&")} \\(trust policy\\)`),
+                );
+            } finally {
+                const { DeleteRolePolicyCommand } = await import("@aws-sdk/client-iam");
+                await accounts.admin.tools.iam.send(new DeleteRolePolicyCommand({ RoleName: role.name, PolicyName: "careless-edit" }));
+            }
+        });
+    });
+
     // What CodePipeline's stage rollback runs when a stage fails after its Deploy (its smoke test, typically): the
     // same Deploy action again, with the artifact of the stage's last successful execution. Here: release N is
     // live, release N+1 deploys and "fails its smoke test", then the Deploy action runs on release N's artifact.
@@ -460,31 +585,30 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
         });
     });
 
+    // Role chaining (CodeBuild's role -> deploy role) caps an assumed session at one hour, and a deploy can take
+    // longer. Through ./session-proxy.ts, deploy-role sessions last 2 s and a request signed after that is refused,
+    // as STS-issued credentials are: the deploy succeeds only if the CLI re-assumes the role whenever a session runs out.
     describe("a deploy that outlives its assumed-role session", () => {
         it("re-assumes the role instead of failing", async () => {
-            const sessions = await startSessionProxy({
-                moto: moto.url,
-                roleArn: accounts.deployEnv.DEPLOY_ROLE_ARN,
-                sessionSeconds: 2,
-            });
+            const sessions = await startSessionProxy({ moto: moto.url, roleArn: deployTarget.deployRoleArn, sessionSeconds: 2 });
             try {
                 await newRelease();
                 const started = Date.now();
-                const run = await deploy({ AWS_ENDPOINT_URL: sessions.url });
+                const run = await deploy({ AWS_ENDPOINT_URL: sessions.url, DEPLOY_POLL_MS: "1000" });
                 expect(run.code, run.output).to.equal(0);
                 live = release;
                 expect(sessions.refused, "requests sent with an expired session").to.equal(0);
-                const bySdk = sessions.issued.filter((a) => a.userAgent.includes("aws-sdk-js"));
                 expect(Date.now() - started, "the deploy outlived a session").to.be.greaterThan(2 * 2000);
-                expect(bySdk.length, "AssumeRole calls by osls' SDK").to.be.greaterThan(1);
+                expect(sessions.issued.length, "AssumeRole calls by the CLI").to.be.greaterThan(1);
                 expect((await stack()).StackStatus).to.equal("UPDATE_COMPLETE");
 
                 // and the proxy does refuse an expired session (so the assertions above can fail)
+                const last = sessions.issued[sessions.issued.length - 1];
                 await new Promise((r) => setTimeout(r, 2100));
                 const stale = await fetch(sessions.url, {
                     method: "POST",
                     headers: {
-                        authorization: `AWS4-HMAC-SHA256 Credential=${bySdk[bySdk.length - 1].accessKeyId}/20261203/us-east-1/cloudformation/aws4_request`,
+                        authorization: `AWS4-HMAC-SHA256 Credential=${last.accessKeyId}/20261203/us-east-1/cloudformation/aws4_request`,
                     },
                     body: "Action=DescribeStacks",
                 });
@@ -497,19 +621,33 @@ describe("deploy into moto: ci-deploy.sh as the Deploy action, IAM enforced", fu
     });
 
     describe("artifact retention", () => {
-        // By now more than five deploys uploaded artifacts; osls keeps the five newest and deletes the rest
-        // (DeleteObjects), which the deploy role's DeploymentArtifacts statement must allow, key by key.
-        it("keeps the five newest deployments' artifacts, deleting older ones as the deploy role may", async () => {
-            const { Contents = [] } = await target.s3.send(
-                new ListObjectsV2Command({ Bucket: accounts.deployEnv.DEPLOYMENT_BUCKET, Prefix: prefix }),
-            );
-            // one directory per deployment (the IAM test's own object sits at the top of the prefix)
-            const deployments = new Set(
-                Contents.map((o) => o.Key!.slice(prefix.length))
-                    .filter((k) => k.includes("/"))
-                    .map((k) => k.split("/")[0]),
-            );
-            expect(deployments.size).to.equal(5);
+        const releaseDirectories = async () =>
+            [
+                ...new Set(
+                    (await bucketKeys())
+                        .filter((k) => k.startsWith(prefix))
+                        .map((k) => k.slice(prefix.length))
+                        .filter((k) => k.includes("/"))
+                        .map((k) => k.split("/")[0]),
+                ),
+            ].sort();
+
+        // The kit keeps the five newest releases and deletes the rest (DeleteObjects), which the deploy role's
+        // DeploymentArtifacts statement must allow, key by key. Enough releases are deployed here to pass five.
+        it("keeps the five newest releases' artifacts, deleting older ones as the deploy role may", async () => {
+            const before = await releaseDirectories();
+            const more = Math.max(1, 7 - before.length);
+            for (let i = 0; i < more; i++) {
+                await newRelease();
+                const run = await deploy();
+                expect(run.code, run.output).to.equal(0);
+            }
+            live = release;
+            const after = await releaseDirectories();
+            expect(before.length + more, "releases uploaded").to.be.greaterThan(5);
+            expect(after).to.have.length(5);
+            expect(after, "the oldest release is gone").to.not.include(before[0]);
+            expect(before, "the newest kept is the release just deployed").to.not.include(after[after.length - 1]);
             expect(denials().filter((d) => d.includes("s3:DeleteObject"))).to.deep.equal([]);
         });
     });

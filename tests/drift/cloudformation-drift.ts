@@ -2,14 +2,21 @@
  * CloudFormation drift detection, stood in for in front of moto (tests/helpers/moto-front.ts).
  *
  * Why this stand-in exists: moto has no drift detection (moto/cloudformation has no DetectStackDrift,
- * DescribeStackDriftDetectionStatus or DescribeStackResourceDrifts; an unknown action answers an error). So these
- * three calls are answered here, as CloudFormation answers them, from a scenario the test sets per stack: in
- * sync, drifted (these resources, these property differences), or detection failed. Everything else the drift
- * check does goes to moto: assuming each deploy role through STS with access control on, and publishing to SNS.
- * What it does not check: the caller's IAM permission for the drift calls (the IAM simulation has those cases).
+ * DescribeStackDriftDetectionStatus or DescribeStackResourceDrifts: it raises NotImplementedError). So the result of
+ * these three calls is answered here, as CloudFormation answers them, from a scenario the test sets per stack: in
+ * sync, drifted (these resources, these property differences), or detection failed.
+ *
+ * What stays moto's: authentication and authorisation of the drift calls too. Each one is forwarded to moto first;
+ * moto checks the signature and the caller's IAM policy (against the stack's ARN, tests/helpers/moto_server.py
+ * section 1) before it finds it has no such action, so a refusal is moto's own AccessDenied, passed on unchanged,
+ * and only a call moto authorised gets the scenario's answer. Everything else the drift check does goes to moto as
+ * is: assuming each drift role through STS (identity policy and trust policy), and publishing to SNS.
+ *
+ * The front also notes every role session STS issues through it (the AssumeRole answers), so a test can say which
+ * role signed each drift call and check that no session's secret reached the build log.
  */
 import { randomUUID } from "node:crypto";
-import { FrontRequest, MotoFront, startMotoFront, xmlAnswer } from "../helpers/moto-front";
+import { FrontAnswer, FrontRequest, MotoFront, startMotoFront, xmlAnswer } from "../helpers/moto-front";
 
 export interface PropertyDifference {
     readonly PropertyPath: string;
@@ -28,11 +35,32 @@ export interface ResourceDrift {
 
 export type DriftScenario = { readonly drifts: readonly ResourceDrift[] } | { readonly detectionFailed: string };
 
-export interface DriftFront extends MotoFront {
-    /** Drift calls answered, with the access key that signed each. */
-    readonly calls: { action: string; stack: string; accessKeyId?: string }[];
+/** A role session STS issued through the front. */
+export interface IssuedRoleSession {
+    readonly roleArn: string;
+    readonly sessionName: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken: string;
 }
 
+export interface DriftCall {
+    readonly action: string;
+    readonly stack: string;
+    readonly accessKeyId?: string;
+    /** The role whose session signed the call (undefined: not a session issued through the front). */
+    readonly roleArn?: string;
+    /** moto refused it (its AccessDenied was passed on). */
+    readonly denied: boolean;
+}
+
+export interface DriftFront extends MotoFront {
+    /** Drift calls, in order, with who signed each. */
+    readonly calls: DriftCall[];
+    readonly sessions: IssuedRoleSession[];
+}
+
+const DRIFT_ACTIONS = ["DetectStackDrift", "DescribeStackDriftDetectionStatus", "DescribeStackResourceDrifts"];
 const NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const ok = (action: string, inner: string) =>
@@ -45,30 +73,28 @@ const error = (code: string, message: string) =>
         400,
         `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
     );
+const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
 
 /**
  * `scenarios` maps "<account>/<region>/<stack>" to what drift detection finds there; a stack without a scenario
- * does not exist, as CloudFormation says. A call's account is that of the role whose session signed it: the
- * front learns it from the sts:AssumeRole answers that pass through it.
+ * does not exist, as CloudFormation says. A call's account is that of the role whose session signed it.
  */
 export async function startDriftFront(args: { moto: string; scenarios: Map<string, DriftScenario> }): Promise<DriftFront> {
     const detections = new Map<string, { key: string; stack: string; started: number }>();
-    const calls: DriftFront["calls"] = [];
-    const accountOfKey = new Map<string, string>();
+    const calls: DriftCall[] = [];
+    const sessions: IssuedRoleSession[] = [];
+    const roleOf = (accessKeyId?: string) => sessions.find((s) => s.accessKeyId === accessKeyId)?.roleArn;
 
-    const answer = (req: FrontRequest) => {
-        if (req.service !== "cloudformation") return undefined;
-        const action = req.form.get("Action") ?? "";
-        if (!["DetectStackDrift", "DescribeStackDriftDetectionStatus", "DescribeStackResourceDrifts"].includes(action)) return undefined;
+    /** CloudFormation's answer to a drift call moto authorised. */
+    const answer = (req: FrontRequest, action: string): FrontAnswer => {
         const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ""))?.[1] ?? "";
-        const account = (req.accessKeyId && accountOfKey.get(req.accessKeyId)) || "unknown";
+        const account = roleOf(req.accessKeyId)?.split(":")[4] ?? "unknown";
         const at = (stack: string) => `${account}/${region}/${stack}`;
         const stackArn = (stack: string) =>
             `arn:aws:cloudformation:${region}:${account}:stack/${stack}/00000000-0000-0000-0000-000000000000`;
 
         if (action === "DetectStackDrift") {
             const stack = req.form.get("StackName") ?? "";
-            calls.push({ action, stack, accessKeyId: req.accessKeyId });
             if (!args.scenarios.has(at(stack))) return error("ValidationError", `Stack with id ${stack} does not exist`);
             const id = randomUUID();
             detections.set(id, { key: at(stack), stack, started: Date.now() });
@@ -77,7 +103,6 @@ export async function startDriftFront(args: { moto: string; scenarios: Map<strin
         if (action === "DescribeStackDriftDetectionStatus") {
             const id = req.form.get("StackDriftDetectionId") ?? "";
             const detection = detections.get(id);
-            calls.push({ action, stack: detection?.stack ?? "?", accessKeyId: req.accessKeyId });
             if (!detection) return error("ValidationError", `Stack drift detection ${id} does not exist`);
             const scenario = args.scenarios.get(detection.key)!;
             // As CloudFormation: in progress at first (the check must poll), then the result.
@@ -97,7 +122,6 @@ export async function startDriftFront(args: { moto: string; scenarios: Map<strin
             );
         }
         const stack = req.form.get("StackName") ?? "";
-        calls.push({ action, stack, accessKeyId: req.accessKeyId });
         const scenario = args.scenarios.get(at(stack));
         if (!scenario) return error("ValidationError", `Stack with id ${stack} does not exist`);
         const filters = [...req.form.entries()].filter(([k]) => k.startsWith("StackResourceDriftStatusFilters.member.")).map(([, v]) => v);
@@ -124,13 +148,32 @@ export async function startDriftFront(args: { moto: string; scenarios: Map<strin
 
     const front = await startMotoFront({
         moto: args.moto,
-        answer,
-        rewrite(req, answer) {
-            const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(answer.body.toString("utf8"))?.[1];
-            const role = req.form.get("Action") === "AssumeRole" ? req.form.get("RoleArn") : undefined;
-            if (key && role) accountOfKey.set(key, role.split(":")[4]);
-            return answer;
+        rewrite(req, motoAnswer) {
+            const action = req.form.get("Action") ?? "";
+            const body = motoAnswer.body.toString("utf8");
+            if (action === "AssumeRole" && motoAnswer.status === 200) {
+                sessions.push({
+                    roleArn: req.form.get("RoleArn") ?? "",
+                    sessionName: req.form.get("RoleSessionName") ?? "",
+                    accessKeyId: tag(body, "AccessKeyId") ?? "",
+                    secretAccessKey: tag(body, "SecretAccessKey") ?? "",
+                    sessionToken: tag(body, "SessionToken") ?? "",
+                });
+                return motoAnswer;
+            }
+            if (req.service !== "cloudformation" || !DRIFT_ACTIONS.includes(action)) return motoAnswer;
+            // moto authorised or refused the call before it found no such action: a refusal is passed on as is
+            const denied = motoAnswer.status === 403 || /<Code>AccessDenied/.test(body);
+            const detection = detections.get(req.form.get("StackDriftDetectionId") ?? "");
+            calls.push({
+                action,
+                stack: req.form.get("StackName") ?? detection?.stack ?? "?",
+                accessKeyId: req.accessKeyId,
+                roleArn: roleOf(req.accessKeyId),
+                denied,
+            });
+            return denied ? motoAnswer : answer(req, action);
         },
     });
-    return { ...front, calls };
+    return { ...front, calls, sessions };
 }

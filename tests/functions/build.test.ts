@@ -137,8 +137,13 @@ describe("built bundles (scripts/build-functions.ts)", function () {
         expectClientError(await findProduct(findEvent("1002"), lambdaContext()), 404, "Product 1002 not found");
     });
 
-    it("create bundle: 400 and 413", async () => {
+    it("create bundle: 400, 413 and 415", async () => {
         expectClientError(await createProduct(createEvent({ ...SAMPLE, price: "-1" }), lambdaContext()), 400, "price must not be negative");
+        expectClientError(
+            await createProduct(createEvent(SAMPLE, { headers: { "content-type": "text/plain" }, multiValueHeaders: {} }), lambdaContext()),
+            415,
+            "Content-Type must be application/json: send Content-Type: application/json",
+        );
         expectClientError(
             await createProduct(createEvent("x".repeat(20_000)), lambdaContext()),
             413,

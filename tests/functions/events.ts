@@ -68,10 +68,14 @@ export function lambdaContext(): Context {
     };
 }
 
-/** Every response: JSON content type, never base64, body parses as JSON. Returns the parsed body. */
+/** Headers every response carries, success or error (functions/lib/http.ts). */
+export const SECURITY_HEADERS = { "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store" };
+
+/** Every response: JSON content type, the security headers, never base64, body parses as JSON. Returns the parsed body. */
 export function jsonBody(res: APIGatewayProxyResult, status: number): any {
     expect(res.statusCode, `status (body ${res.body})`).to.equal(status);
     expect(res.headers?.["Content-Type"]).to.equal("application/json");
+    expect(res.headers, `security headers on a ${res.statusCode}`).to.include(SECURITY_HEADERS);
     expect(res.isBase64Encoded ?? false).to.equal(false);
     return JSON.parse(res.body);
 }

@@ -10,7 +10,9 @@ import * as create from "../../functions/create-product";
 import * as find from "../../functions/find-product";
 import { createDocumentClient } from "../../functions/lib/products";
 import { deadPort, setEnv, startTestDynamo, type TestDynamo } from "../helpers/dynalite";
-import { createEvent, expectClientError, expectServerError, findEvent, jsonBody, lambdaContext, SAMPLE } from "./events";
+import { createEvent, expectClientError, expectServerError, findEvent, jsonBody, lambdaContext, SAMPLE, SECURITY_HEADERS } from "./events";
+
+const ID_CHARS_MESSAGE = "id may only contain ASCII letters (A-Z, a-z), digits (0-9) and the characters . _ ~ -";
 
 describe("product handlers (source) against dynalite", function () {
     let db: TestDynamo;
@@ -75,8 +77,23 @@ describe("product handlers (source) against dynalite", function () {
             ["non-numeric price", { ...SAMPLE, price: "cheap" }, 'price must be a number or a decimal string such as "89.99"'],
             ["negative price", { ...SAMPLE, price: -5 }, "price must not be negative"],
             ["too many decimals", { ...SAMPLE, price: "1.999" }, "price must have at most 2 decimal places"],
-            ["unknown field", { ...SAMPLE, stock: 3 }, 'unknown field "stock" (allowed: id, title, description, price)'],
-            ["URL-unsafe id", { ...SAMPLE, id: "a/b" }, "id may only contain letters, digits and . _ ~ -"],
+            ["unknown field", { ...SAMPLE, stock: 3 }, "1 unknown field (allowed: id, title, description, price)"],
+            [
+                "unknown fields with hostile names (not echoed)",
+                { ...SAMPLE, "<img src=x onerror=alert(1)>": 1, "\u001b[2J": 2 },
+                "2 unknown fields (allowed: id, title, description, price)",
+            ],
+            ["URL-unsafe id", { ...SAMPLE, id: "a/b" }, ID_CHARS_MESSAGE],
+            ["zero-width-space title", { ...SAMPLE, title: "\u200b" }, "title must not be empty"],
+            ["invisible-only description", { ...SAMPLE, description: "\u2060\ufeff\u200d " }, "description must not be empty"],
+            ["ESC in the title", { ...SAMPLE, title: "\u001b[31mSALE" }, "title must not contain control characters (U+001B)"],
+            ["NUL in the description", { ...SAMPLE, description: "a\u0000b" }, "description must not contain control characters (U+0000)"],
+            ["a line break in the title", { ...SAMPLE, title: "one\ntwo" }, "title must not contain line breaks (U+000A)"],
+            [
+                "a right-to-left override in the title",
+                { ...SAMPLE, title: "photo\u202egpj.exe" },
+                "title must not contain bidirectional override or isolate characters (U+202E)",
+            ],
         ];
         for (const [name, body, msg] of bad) {
             it(`400 for ${name}`, async () => {
@@ -85,10 +102,77 @@ describe("product handlers (source) against dynalite", function () {
             });
         }
 
+        it("201 for a multi-line description (TAB, CR, LF are allowed there)", async () => {
+            const description = "Smart speaker.\r\n\n\tWorks with Alexa.";
+            expect(jsonBody(await post({ ...SAMPLE, id: "multi-line", description }), 201).description).to.equal(description);
+        });
+
         it("400s write nothing", async () => {
             await post({ ...SAMPLE, id: "never", price: "x" });
             const { Item } = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: { id: "never" } }));
             expect(Item).to.equal(undefined);
+        });
+
+        describe("Content-Type (415, checked before the body)", () => {
+            const SEND_JSON = "Content-Type must be application/json: send Content-Type: application/json";
+            const ONLY_UTF8 = "Only UTF-8 request bodies are accepted: send Content-Type: application/json; charset=utf-8 (or no charset)";
+            const withHeaders = (id: string, headers: Record<string, string> | null, multi: Record<string, string[]> | null = null) =>
+                post({ ...SAMPLE, id }, { headers: headers as APIGatewayProxyEvent["headers"], multiValueHeaders: multi as never });
+            const stored = async (id: string) =>
+                (await db.doc.send(new GetCommand({ TableName: db.tableName, Key: { id }, ConsistentRead: true }))).Item;
+
+            it("415 for text/plain (what a cross-site HTML form can send), and nothing is written", async () => {
+                const h = { "Content-Type": "text/plain" };
+                expectClientError(await withHeaders("ct-plain", h, { "Content-Type": ["text/plain"] }), 415, SEND_JSON);
+                expect(await stored("ct-plain")).to.equal(undefined);
+            });
+
+            it("415 for the other form types and for a missing header", async () => {
+                for (const type of ["application/x-www-form-urlencoded", "multipart/form-data; boundary=----x"]) {
+                    expectClientError(await withHeaders("ct-form", { "content-type": type }), 415, SEND_JSON);
+                }
+                const missing = "Content-Type header is required: send Content-Type: application/json";
+                expectClientError(await withHeaders("ct-none", {}, {}), 415, missing);
+                expectClientError(await withHeaders("ct-none", null, null), 415, missing);
+                expect(await stored("ct-form")).to.equal(undefined);
+                expect(await stored("ct-none")).to.equal(undefined);
+            });
+
+            it("415 for a body declared in another charset (it would be stored with replacement characters)", async () => {
+                const latin1 = '{"id":"ct-latin1","title":"Caf\u00e9","description":"d","price":1}';
+                const res = await createHandler(
+                    createEvent(Buffer.from(latin1, "latin1").toString("utf8"), {
+                        headers: { "Content-Type": "application/json; charset=iso-8859-1" },
+                        multiValueHeaders: { "Content-Type": ["application/json; charset=iso-8859-1"] },
+                    }),
+                    lambdaContext(),
+                );
+                expectClientError(res, 415, ONLY_UTF8);
+                expect(await stored("ct-latin1")).to.equal(undefined);
+            });
+
+            it("415 for two different Content-Type values (multiValueHeaders)", async () => {
+                expectClientError(
+                    await withHeaders(
+                        "ct-two",
+                        { "Content-Type": "application/json" },
+                        { "Content-Type": ["text/plain", "application/json"] },
+                    ),
+                    415,
+                    "Content-Type must be sent once: send Content-Type: application/json",
+                );
+            });
+
+            it("201 whatever the header name's case, in headers or only in multiValueHeaders, with charset=utf-8", async () => {
+                expect(jsonBody(await withHeaders("ct-lower", { "content-type": "application/json" }), 201).id).to.equal("ct-lower");
+                expect(jsonBody(await withHeaders("ct-multi", null, { "CONTENT-TYPE": ["application/json"] }), 201).id).to.equal(
+                    "ct-multi",
+                );
+                const utf8 = { "Content-Type": "Application/JSON; Charset=UTF-8" };
+                expect(jsonBody(await withHeaders("ct-utf8", utf8, { "Content-Type": [utf8["Content-Type"]] }), 201).id).to.equal(
+                    "ct-utf8",
+                );
+            });
         });
 
         it("413 for a body over 16 KiB (bytes), base64 bodies measured decoded", async () => {
@@ -164,7 +248,7 @@ describe("product handlers (source) against dynalite", function () {
         });
 
         it("400 for an id that cannot exist, or no id", async () => {
-            expectClientError(await get("a b"), 400, "id may only contain letters, digits and . _ ~ -");
+            expectClientError(await get("a b"), 400, ID_CHARS_MESSAGE);
             expectClientError(await get(undefined), 400, "Missing path parameter: id");
         });
 
@@ -197,6 +281,27 @@ describe("product handlers (source) against dynalite", function () {
             } finally {
                 restore();
             }
+        });
+    });
+
+    describe("response headers", () => {
+        it("every response carries X-Content-Type-Options: nosniff and Cache-Control: no-store (2xx, 4xx, 5xx, catch-all)", async () => {
+            const unexpected = () => {
+                throw new Error("unexpected");
+            };
+            const responses = [
+                await post({ ...SAMPLE, id: "hdr-1" }),
+                await post({ ...SAMPLE, id: "hdr-1" }),
+                await post("{"),
+                await post({ ...SAMPLE, id: "hdr-2" }, { headers: { "Content-Type": "text/plain" }, multiValueHeaders: {} }),
+                await get("hdr-1"),
+                await get("hdr-none"),
+                await get("a b"),
+                await create.makeHandler({ client: db.doc, tableName: () => undefined })(createEvent(SAMPLE), lambdaContext()),
+                await find.makeHandler({ client: db.doc, tableName: unexpected })(findEvent("hdr-1"), lambdaContext()),
+            ];
+            expect(responses.map((r) => r.statusCode)).to.deep.equal([201, 409, 400, 415, 200, 404, 400, 500, 500]);
+            for (const res of responses) expect(res.headers, `a ${res.statusCode}`).to.include(SECURITY_HEADERS);
         });
     });
 

@@ -1,4 +1,4 @@
-"""moto's server, with seven corrections where moto departs from AWS on the path the deploy takes.
+"""moto's server, with eight corrections where moto departs from AWS on the path the deploy takes.
 
 Started by tests/helpers/moto.ts as `python3 tests/helpers/moto_server.py -H 127.0.0.1 -p PORT`, with moto
 importable: an installed `moto[server]` 5.2.x, or PYTHONPATH set to a copy of its source (../shared/vendor/moto).
@@ -9,16 +9,21 @@ Each correction is below, next to its code, with the moto source it answers. In 
   4. a change set's stack outputs rebuilt from its new template;
   5. a change set executed in CloudFormation's order, and rolled back when a resource it adds fails;
   6. properties some CloudFormation handlers drop (function architecture and tracing, table PITR and SSE) kept;
-  7. ValidateTemplate checking what AWS checks, the template's format, whether or not cfn-lint is installed.
-Policy evaluation, signature checking and every resource handler stay moto's own. Refusals are logged as
-`moto-iam: denied <principal> <action> <resource>` so that tests can say which statement was missing.
+  7. ValidateTemplate checking what AWS checks, the template's format, whether or not cfn-lint is installed;
+  8. sts:AssumeRole checked against the role's trust policy, and POST /moto-api/assume-role-as-service for an
+     AWS service (Lambda, CodeBuild) to assume a role that trusts it.
+Identity-policy evaluation, signature checking and every resource handler stay moto's own. Refusals are logged as
+`moto-iam: denied <principal> <action> <resource>` (a trust policy's: `... (trust policy): <reason>`) so that
+tests can say which statement was missing.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import sys
+from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -29,13 +34,19 @@ from moto.awslambda.responses import LambdaResponse
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Event, Stack
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.exceptions import AccessDeniedError
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
-from moto.iam.access_control import IAMRequestBase, S3IAMRequest
+from moto.iam.access_control import AssumedRoleAccessKey, IAMRequestBase, S3IAMRequest
+from moto.iam.exceptions import NotFoundException
+from moto.iam.models import Role, iam_backends
+from moto.moto_api._internal import urls as moto_api_urls
+from moto.organizations.models import organizations_backends
 from moto.s3 import responses as s3_responses
 from moto.s3.responses import S3Response
 from moto.server import main
 from moto.sns.responses import SNSResponse
+from moto.sts.models import sts_backends
 
 
 def _partition(region: str) -> str:
@@ -59,6 +70,13 @@ NEW_STACK_ID = "00000000-0000-0000-0000-000000000000"
 
 def _cloudformation_resource(self: CloudFormationResponse) -> str:
     name = self.querystring.get("StackName", [None])[0]
+    change_set = self.querystring.get("ChangeSetName", [None])[0]
+    if not name and change_set and change_set.startswith("arn:"):
+        # Describe/Execute/DeleteChangeSet by change set ARN alone: AWS authorises them against the change
+        # set's stack (Service Authorization Reference: these actions take the `stack` resource type).
+        for candidate in self.cloudformation_backend.change_sets.values():
+            if candidate.change_set_id == change_set:
+                return candidate.stack_id
     if not name:
         return "*"  # e.g. ValidateTemplate: no resource-level permission in AWS either
     if name.startswith("arn:"):
@@ -319,6 +337,272 @@ def _validate_template(self: CloudFormationBackend, template: str) -> list[_Prob
 
 
 CloudFormationBackend.validate_template = _validate_template  # type: ignore[method-assign]
+
+# ---- 8. trust policies -------------------------------------------------------------------------------------
+# moto never evaluates a trust policy for a cross-account AssumeRole: IAMRequestBase.check_action_permitted
+# (moto/iam/access_control.py) looks the role up in the *caller's* account only, so any caller with an identity
+# Allow gets a session of another account's role. For a role of its own account it compares the caller's ARN
+# verbatim with Principal.AWS (_check_principal), so an account-root principal never matches and a Service
+# principal raises a TypeError, and of the condition operators it knows only StringEquals
+# (moto/iam/policy_conditions.py). Here moto's identity check stays as it is (AWS requires the identity policy
+# too, including for a role of the caller's own account that trusts the account root) and, once it allowed the
+# call, the role's trust policy is evaluated as AWS does: an explicit Deny wins, else an Allow must match the
+# principal, the action and every condition. As moto's identity checks, this applies once access control is on.
+#
+# Nothing can sign a request as an AWS service, so POST /moto-api/assume-role-as-service stands in for a
+# service assuming a role (Lambda a function's execution role, CodeBuild a project's service role): it evaluates
+# the trust policy for that Service principal and answers moto-issued credentials of the role, or 403.
+
+ASSUME_ROLE = "sts:AssumeRole"
+
+
+class _Malformed(Exception):
+    """A trust policy this evaluation cannot read: the call is refused, never allowed by default."""
+
+
+def _values(element: Any) -> list[str]:
+    items = element if isinstance(element, list) else [element]
+    return [str(v).lower() if isinstance(v, bool) else str(v) for v in items]
+
+
+def _arn_like(pattern: str, value: str) -> bool:
+    # ArnEquals and ArnLike alike: each of the six colon-separated parts is matched on its own, with * and ?
+    pattern_parts, value_parts = pattern.split(":", 5), value.split(":", 5)
+    return len(pattern_parts) == len(value_parts) == 6 and all(map(fnmatchcase, value_parts, pattern_parts))
+
+
+# operator → (does one policy value match the request's value, is the operator negated)
+CONDITION_OPERATORS = {
+    "StringEquals": (lambda policy, value: policy == value, False),
+    "StringNotEquals": (lambda policy, value: policy == value, True),
+    "StringLike": (lambda policy, value: fnmatchcase(value, policy), False),
+    "StringNotLike": (lambda policy, value: fnmatchcase(value, policy), True),
+    "ArnEquals": (_arn_like, False),
+    "ArnLike": (_arn_like, False),
+    "ArnNotEquals": (_arn_like, True),
+    "ArnNotLike": (_arn_like, True),
+    "Bool": (lambda policy, value: policy.lower() == value.lower(), False),
+}
+
+
+def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, list[str]]) -> bool:
+    qualifier, _, name = operator.rpartition(":")
+    if_exists = name.endswith("IfExists")
+    name = name.removesuffix("IfExists")
+    if name not in CONDITION_OPERATORS or qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        raise _Malformed(f"condition operator {operator} is not evaluated here")
+    matches, negated = CONDITION_OPERATORS[name]
+    actual = context.get(key.lower())  # condition keys are case-insensitive
+    if actual is None:
+        # AWS: an absent key fails a condition, except a negated one, ...IfExists, and ForAllValues (vacuously true)
+        return if_exists or qualifier == "ForAllValues" or (negated and qualifier == "")
+    policy_values = _values(expected)
+
+    def one(value: str) -> bool:
+        return any(matches(p, value) for p in policy_values) != negated  # negated with several values: NOR
+
+    return all(map(one, actual)) if qualifier == "ForAllValues" else any(map(one, actual))
+
+
+def _principal_matches(principal: Any, caller: dict[str, str]) -> bool:
+    """caller: {"service": ...} for an AWS service, else {"account", "arn" (user or role), "session"}."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict) or not principal:
+        raise _Malformed(f"Principal {json.dumps(principal)} is not a principal")
+    if "service" in caller:
+        return caller["service"] in _values(principal.get("Service", []))
+    for name in _values(principal.get("AWS", [])):
+        if name == "*" or name in (caller["arn"], caller.get("session")):
+            return True
+        if name in (caller["account"], f"arn:{caller['partition']}:iam::{caller['account']}:root"):
+            return True
+    return False
+
+
+def _statement_applies(statement: Any, caller: dict[str, str], context: dict[str, list[str]]) -> bool:
+    if not isinstance(statement, dict) or statement.get("Effect") not in ("Allow", "Deny"):
+        raise _Malformed(f"statement {json.dumps(statement)} has no Effect Allow or Deny")
+    if "Principal" not in statement or "Action" not in statement:
+        raise _Malformed(f"statement {json.dumps(statement)} needs a Principal and an Action (NotPrincipal, NotAction: not evaluated here)")
+    if not any(fnmatchcase(ASSUME_ROLE.lower(), a.lower()) for a in _values(statement["Action"])):
+        return False
+    if not _principal_matches(statement["Principal"], caller):
+        return False
+    conditions = statement.get("Condition", {})
+    if not isinstance(conditions, dict) or not all(isinstance(keys, dict) for keys in conditions.values()):
+        raise _Malformed(f"Condition {json.dumps(conditions)} is not a map of operators to maps of keys")
+    return all(
+        _condition_holds(operator, key, expected, context) for operator, keys in conditions.items() for key, expected in keys.items()
+    )
+
+
+def _trust_document(role: Role) -> Any:
+    document = role.assume_role_policy_document
+    for text in (document, unquote(document)):  # as given, or URL-encoded as GetRole returns it
+        try:
+            return json.loads(text)
+        except ValueError:
+            continue
+    raise _Malformed("it is not JSON")
+
+
+def _trust_refusal(role: Role, caller: dict[str, str], context: dict[str, list[str]]) -> str | None:
+    """Why the role's trust policy refuses the caller, or None when it allows."""
+    try:
+        trust = _trust_document(role)
+        statements = trust.get("Statement") if isinstance(trust, dict) else None
+        if not statements:
+            raise _Malformed("it has no Statement")
+        statements = statements if isinstance(statements, list) else [statements]
+        applying = [statement for statement in statements if _statement_applies(statement, caller, context)]
+    except _Malformed as error:
+        return f"the trust policy cannot be evaluated: {error}"
+    if any(s["Effect"] == "Deny" for s in applying):
+        return "a statement denies it"
+    if not applying:
+        return "no statement allows it"
+    return None
+
+
+def _role(role_arn: str) -> Role | None:
+    parts = role_arn.split(":")
+    if len(parts) < 6:
+        return None
+    try:
+        return iam_backends[parts[4]][parts[1]].get_role_by_arn(role_arn)
+    except (NotFoundException, KeyError):
+        return None
+
+
+def _organization_id(account: str, partition: str) -> str | None:
+    try:
+        return organizations_backends[account][partition].describe_organization()["Organization"]["Id"]
+    except Exception:  # moto's AWSOrganizationsNotInUseException: the account is in no organization
+        return None
+
+
+def _deny_log(principal: str, role_arn: str, reason: str) -> None:
+    sys.stderr.write(f"moto-iam: denied {principal} {ASSUME_ROLE} {role_arn} (trust policy): {reason}\n")
+    sys.stderr.flush()
+
+
+def _caller(request: IAMRequestBase) -> dict[str, str]:
+    """The calling principal: aws:PrincipalArn is a user's ARN, or for a role session the role's (with its path)."""
+    key = request._access_key
+    partition = key.partition
+    if isinstance(key, AssumedRoleAccessKey):
+        session = sts_backends[key.account_id][partition].get_assumed_role_from_access_key(key._access_key_id)
+        role = _role(session.role_arn) if session else None
+        arn = role.arn if role else (session.role_arn if session else key.arn)
+        return {"account": key.account_id, "partition": partition, "arn": arn, "session": key.arn}
+    user = iam_backends[key.account_id][partition].get_user(key._owner_user_name)
+    return {"account": key.account_id, "partition": partition, "arn": user.arn}
+
+
+def _context(**keys: str | None) -> dict[str, list[str]]:
+    return {name.lower(): [value] for name, value in keys.items() if value is not None}
+
+
+def _check_trust(self: IAMRequestBase, resource: str) -> None:
+    _check_identity(self, resource)
+    if self._action != ASSUME_ROLE:
+        return
+    caller = _caller(self)
+    role = _role(resource)
+    external_id = self._data.get("ExternalId")
+    context = _context(
+        **{
+            "aws:PrincipalArn": caller["arn"],
+            "aws:PrincipalAccount": caller["account"],
+            "aws:PrincipalOrgID": _organization_id(caller["account"], caller["partition"]),
+            "aws:PrincipalIsAWSService": "false",
+            "sts:ExternalId": external_id[0] if isinstance(external_id, list) else external_id,
+        }
+    )
+    reason = _trust_refusal(role, caller, context) if role else "the role does not exist"
+    if reason:
+        _deny_log(self._access_key.arn, resource, reason)
+        # AWS's wording: moto's error says "User: <arn> is not authorized to perform: <action>", AWS adds the role
+        raise AccessDeniedError(user_arn=self._access_key.arn, action=f"{ASSUME_ROLE} on resource: {resource}")
+
+
+_check_identity = IAMRequestBase.check_action_permitted
+IAMRequestBase.check_action_permitted = _check_trust  # type: ignore[method-assign]
+# moto's own partial trust check (above) would refuse an account-root principal before this one runs
+IAMRequestBase._is_assuming_role_operation = lambda self, resource: False  # type: ignore[method-assign]
+
+SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+REGION_OF_PARTITION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+
+def _json_answer(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+    return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+def _assume_role_as_service(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    if request.method != "POST":
+        return _json_answer(405, {"message": "POST a JSON body {service, roleArn, sessionName, sourceAccount?, sourceArn?}"})
+    try:
+        args = json.loads(request.get_data() or b"null")
+    except ValueError as error:
+        return _json_answer(400, {"message": f"the body is not JSON: {error}"})
+    if not isinstance(args, dict):
+        return _json_answer(400, {"message": "the body must be a JSON object {service, roleArn, sessionName, ...}"})
+    service, role_arn, session_name = args.get("service"), args.get("roleArn"), args.get("sessionName")
+    source_account, source_arn = args.get("sourceAccount"), args.get("sourceArn")
+    duration = args.get("durationSeconds", 3600)
+    checks = [
+        (isinstance(service, str) and service.endswith(".amazonaws.com"), "service must be a service principal, e.g. lambda.amazonaws.com"),
+        (isinstance(role_arn, str) and ":role/" in role_arn, "roleArn must be a role ARN"),
+        (isinstance(session_name, str) and SESSION_NAME.match(session_name), "sessionName must be 2-64 characters of [\\w+=,.@-]"),
+        (
+            source_account is None or (isinstance(source_account, str) and re.fullmatch(r"\d{12}", source_account)),
+            "sourceAccount must be a 12-digit account ID",
+        ),
+        (source_arn is None or (isinstance(source_arn, str) and source_arn.startswith("arn:")), "sourceArn must be an ARN"),
+        (isinstance(duration, int) and 900 <= duration <= 43200, "durationSeconds must be an integer from 900 to 43200"),
+    ]
+    problems = [message for passed, message in checks if not passed]
+    if problems:
+        return _json_answer(400, {"message": "; ".join(problems)})
+    role = _role(role_arn)
+    context = _context(
+        **{
+            "aws:PrincipalServiceName": service,
+            "aws:PrincipalIsAWSService": "true",
+            "aws:SourceAccount": source_account,
+            "aws:SourceArn": source_arn,
+        }
+    )
+    reason = _trust_refusal(role, {"service": service}, context) if role else "the role does not exist"
+    if reason:
+        _deny_log(service, role_arn, reason)
+        return _json_answer(403, {"message": f"{service} is not authorized to perform: {ASSUME_ROLE} on resource: {role_arn}: {reason}"})
+    partition = role_arn.split(":")[1]
+    account = role_arn.split(":")[4]
+    session = sts_backends[account][partition].assume_role(
+        region_name=REGION_OF_PARTITION.get(partition, "us-east-1"),
+        role_session_name=session_name,
+        role_arn=role.arn,
+        policy=None,
+        duration=duration,
+        external_id=None,
+    )
+    return _json_answer(
+        200,
+        {
+            "AccessKeyId": session.access_key_id,
+            "SecretAccessKey": session.secret_access_key,
+            "SessionToken": session.session_token,
+            "Expiration": session.expiration.isoformat().replace("+00:00", "") + "Z",
+            "Arn": session.arn,
+        },
+    )
+
+
+moto_api_urls.url_paths["{0}/moto-api/assume-role-as-service"] = _assume_role_as_service
+
 
 if __name__ == "__main__":
     print(f"moto {moto.__version__} from {moto.__file__}", flush=True)

@@ -48,7 +48,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
         if (type === "pulumi:pulumi:StackReference") {
             const stackName: string = inputs.name;
             const outputs = this.stackOutputs[stackName];
-            if (!outputs) throw new Error(`mock: no outputs for referenced stack ${stackName}`);
+            // what the engine answers for a stack its backend does not hold (pkg/resource/deploy: GetStackOutputs)
+            if (!outputs) throw new Error(`unknown stack "${stackName}"`);
             const recorded = { type, name, inputs, id: stackName, state: { ...inputs, outputs } };
             this.resources.push(recorded);
             return { id: stackName, state: recorded.state };

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { MockCloud, runStack, TARGET_ACCOUNT, TOOLS_ACCOUNT } from "./pulumi-mocks";
-import { loadStackFile, ROOT } from "./stack-files";
+import { loadStackFile, ROOT, toolsStackWithProd } from "./stack-files";
 
 /** Stands for the production account of Pulumi.target-prod.yaml. */
 export const PROD_ACCOUNT = "333333333333";
@@ -23,7 +23,10 @@ export interface ShippedStacks {
     /** Target stacks by fully qualified name. */
     readonly targets: Record<keyof typeof TARGET_STACKS, StackRun>;
     readonly target: StackRun;
+    /** The tools stack with both targets: the shipped file plus the README's production stage. */
     readonly tools: StackRun;
+    /** The tools stack exactly as shipped (one stage, dev), with only the dev target deployed. */
+    readonly twoAccounts: StackRun;
     readonly api: StackRun;
     /** Pulumi.target.yaml set up for the pulumi deployer (`deployer: pulumi`). */
     readonly targetForPulumi: StackRun;
@@ -52,7 +55,14 @@ async function evaluate(): Promise<ShippedStacks> {
         targets[name] = await runStack({ stack: path.basename(name), accountId, config: loadStackFile(file) });
     }
     const stackOutputs = Object.fromEntries(Object.entries(targets).map(([name, run]) => [name, run.outputs]));
-    const tools = await runStack({ stack: "tools", accountId: TOOLS_ACCOUNT, config: loadStackFile("Pulumi.tools.yaml"), stackOutputs });
+    const tools = await runStack({ stack: "tools", accountId: TOOLS_ACCOUNT, config: toolsStackWithProd(), stackOutputs });
+    // the shipped files as they are: the blog's two accounts, tools and one target
+    const twoAccounts = await runStack({
+        stack: "tools",
+        accountId: TOOLS_ACCOUNT,
+        config: loadStackFile("Pulumi.tools.yaml"),
+        stackOutputs: { "acme/serverless-cross-account-cicd/target": targets["acme/serverless-cross-account-cicd/target"].outputs },
+    });
     await ensureBundles();
     const api = await runStack({ stack: "api", accountId: TARGET_ACCOUNT, config: loadStackFile("Pulumi.api.yaml") });
     const pulumiTargets = {} as Record<keyof typeof TARGET_STACKS, StackRun>;
@@ -67,7 +77,7 @@ async function evaluate(): Promise<ShippedStacks> {
         stack: "tools",
         accountId: TOOLS_ACCOUNT,
         config: {
-            ...loadStackFile("Pulumi.tools.yaml"),
+            ...toolsStackWithProd(),
             "serverless-cross-account-cicd:deployer": "pulumi",
             "serverless-cross-account-cicd:pulumiCliSha256": PULUMI_CLI_SHA256_EXAMPLE,
         },
@@ -77,6 +87,7 @@ async function evaluate(): Promise<ShippedStacks> {
         targets,
         target: targets["acme/serverless-cross-account-cicd/target"],
         tools,
+        twoAccounts,
         api,
         targetForPulumi: pulumiTargets["acme/serverless-cross-account-cicd/target"],
         pulumiDeployer: { targets: pulumiTargets, tools: pulumiTools },
@@ -93,6 +104,23 @@ export function shippedStacks(): Promise<ShippedStacks> {
 }
 
 /**
+ * A target stack's outputs as another stage in another (or the same) account would export them: the stage, the
+ * account and every ARN renamed (the deploy, execution and drift roles, the boundary, the secrets key, and the
+ * tools build role `<prefix>-<stage>` it trusts), so the tools stack accepts it as that stage's target.
+ */
+export function targetFor(target: Record<string, unknown>, stage: string, accountId: string): Record<string, unknown> {
+    const oldStage = String(target.stage);
+    const oldAccount = String(target.accountId);
+    const stageSuffix = new RegExp(`-${oldStage}(?=$|[-/])`, "g");
+    const renamed = Object.entries(target).map(([k, v]) => {
+        if (typeof v !== "string" || !v.startsWith("arn:")) return [k, v];
+        const inAccount = k === "trustedBuildRoleArn" ? v : v.replace(`:${oldAccount}:`, `:${accountId}:`);
+        return [k, inAccount.replace(stageSuffix, `-${stage}`)];
+    });
+    return { ...Object.fromEntries(renamed), stage, accountId };
+}
+
+/**
  * Tools-stack config for `n` deploy stages, each with its own (synthetic) target stack whose outputs are the
  * given target's, renamed for that stage and account: the scale test and the benchmark use it.
  */
@@ -103,12 +131,7 @@ export function syntheticStages(n: number, target: Record<string, unknown>) {
         const name = `s${i}`;
         const account = String(400000000000 + i);
         const stack = `acme/serverless-cross-account-cicd/target-${name}`;
-        stackOutputs[stack] = {
-            ...target,
-            stage: name,
-            accountId: account,
-            deployRoleArn: `arn:aws:iam::${account}:role/deploy-product-catalog-service-${name}`,
-        };
+        stackOutputs[stack] = targetFor(target, name, account);
         stages.push({ name, targetStack: stack, approval: i > 0, smokeTest: i === n - 1 ? "read-only" : "full" });
     }
     return { stages, stackOutputs };

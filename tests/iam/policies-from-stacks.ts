@@ -8,6 +8,7 @@
 // Anything this module cannot model (a managed-policy attachment, a boundary not created by the stacks, an
 // intrinsic it does not know) throws, so a change in the program cannot silently drop a policy from the matrix.
 
+import { DEPLOY_TARGET_VARIABLE, DeployTarget, parseDeployTarget } from "../../components/target-contract";
 import { MockCloud, policyDocument, RecordedResource } from "../helpers/pulumi-mocks";
 import { shippedStacks } from "../helpers/shipped-stacks";
 import { CfnTemplate, packageService } from "../helpers/sls-package";
@@ -62,6 +63,8 @@ export interface ServerlessModel {
 
 export interface AllStacks {
     readonly target: StackModel;
+    /** The production target (its own account), to prove what the dev stage cannot reach. */
+    readonly prodTarget: StackModel;
     /** The same target set up for the pulumi deployer. */
     readonly targetForPulumi: StackModel;
     readonly tools: StackModel;
@@ -244,12 +247,24 @@ export function modelTemplateRoles(template: CfnTemplate, scope: Omit<CfnScope, 
         });
 }
 
-/** The environment the tools pipeline's Deploy action gives CodeBuild for a stage (what ci-deploy.sh reads). */
+/** The environment the tools pipeline's Deploy action gives CodeBuild for a stage. */
 export function deployActionEnvironment(tools: StackModel, stage: string): Record<string, string> {
     const stages: any[] = tools.cloud.one("aws:codepipeline/pipeline:Pipeline").inputs.stages;
     const deploy = stages.find((s) => s.name === stage)?.actions.find((a: any) => a.name === "Deploy");
     if (!deploy) throw new Error(`pipeline has no Deploy action in stage ${stage}`);
     return Object.fromEntries(JSON.parse(deploy.configuration.EnvironmentVariables).map((v: any) => [v.name, v.value]));
+}
+
+/** The deploy target the pipeline's Deploy action hands a stage's build (DEPLOY_TARGET), as the kit reads it. */
+export function deployActionTarget(tools: StackModel, stage: string): DeployTarget {
+    return parseDeployTarget(deployActionEnvironment(tools, stage)[DEPLOY_TARGET_VARIABLE]);
+}
+
+/** The environment a CodeBuild project sets for its builds. */
+export function projectEnvironment(stack: StackModel, projectName: string): Record<string, string> {
+    const project = stack.cloud.ofType("aws:codebuild/project:Project").find((p) => p.inputs.name === projectName);
+    if (!project) throw new Error(`no CodeBuild project ${projectName}`);
+    return Object.fromEntries(project.inputs.environment.environmentVariables.map((v: any) => [v.name, v.value]));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -258,13 +273,18 @@ export function deployActionEnvironment(tools: StackModel, stage: string): Recor
 export async function loadAllStacks(): Promise<AllStacks> {
     const shipped = await shippedStacks();
     const target = modelStack("target", shipped.target.cloud, shipped.target.outputs);
+    const prod = shipped.targets["acme/serverless-cross-account-cicd/target-prod"];
+    const prodTarget = modelStack("target-prod", prod.cloud, prod.outputs);
     const tools = modelStack("tools", shipped.tools.cloud, shipped.tools.outputs);
-    const env = deployActionEnvironment(tools, target.outputs.stage);
+    const deployTarget = deployActionTarget(tools, target.outputs.stage);
+    if (deployTarget.deployer !== "serverless") throw new Error("the shipped target is a serverless target");
+    // The template as the kit binds it for this target (the same values, given to `sls package` directly).
     const params = {
-        cfnRoleArn: env.CFN_EXECUTION_ROLE_ARN,
-        deploymentBucket: env.DEPLOYMENT_BUCKET,
-        permissionsBoundaryArn: env.PERMISSIONS_BOUNDARY_ARN,
+        cfnRoleArn: deployTarget.cfnExecutionRoleArn,
+        deploymentBucket: deployTarget.deploymentBucketName,
+        permissionsBoundaryArn: deployTarget.permissionsBoundaryArn,
     };
+    const env = { STAGE: deployTarget.stage, TARGET_REGION: deployTarget.region, TARGET_ACCOUNT_ID: deployTarget.accountId };
     const api = modelStack("api", shipped.api.cloud, shipped.api.outputs);
     const targetForPulumi = modelStack("target (pulumi deployer)", shipped.targetForPulumi.cloud, shipped.targetForPulumi.outputs);
     const { template, state } = await packageService({ stage: env.STAGE, region: env.TARGET_REGION, params });
@@ -286,10 +306,11 @@ export async function loadAllStacks(): Promise<AllStacks> {
     };
     return {
         target,
+        prodTarget,
         targetForPulumi,
         tools,
         api,
         sls,
-        allRoles: [...target.roles, ...targetForPulumi.roles, ...tools.roles, ...api.roles, ...templateRoles],
+        allRoles: [...target.roles, ...prodTarget.roles, ...targetForPulumi.roles, ...tools.roles, ...api.roles, ...templateRoles],
     };
 }

@@ -18,6 +18,8 @@ export interface Caller {
     readonly principal: string;
     readonly identity: NamedPolicy[];
     readonly boundary?: NamedPolicy;
+    /** The stack role this caller is, with its own policies (`RoleModel.source`); unset for a stand-in or a variant. */
+    readonly source?: string;
 }
 
 export interface IamCase {
@@ -29,6 +31,8 @@ export interface IamCase {
     /** Condition keys of the request, shown in the table. aws:PrincipalArn is added for ARN principals. */
     readonly context?: Record<string, string>;
     readonly resourcePolicy?: PolicyDoc;
+    /** For sts:AssumeRole of a stack role: that role's `RoleModel.source` (its trust policy is `resourcePolicy`). */
+    readonly assumed?: string;
     readonly expected: Expected;
 }
 

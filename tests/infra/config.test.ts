@@ -1,15 +1,9 @@
 import { expect } from "chai";
-import {
-    ConfigError,
-    DEFAULT_BUILD_ROLE_NAME,
-    DEFAULT_PULUMI_CLI_VERSION,
-    readStackConfig,
-    SERVICE_NAME,
-    StackConfig,
-    TargetConfig,
-    ToolsConfig,
-} from "../../config";
-import { loadStackFile, loadYaml } from "../helpers/stack-files";
+import { ConfigError, readStackConfig, StackConfig, TargetConfig, ToolsConfig } from "../../config";
+import { DEFAULT_BUILD_ROLE_PREFIX, DEFAULT_PULUMI_CLI_VERSION, SERVICE_NAME } from "../../components/domain";
+import { accountIdProblem, policyArnProblem, roleArnProblem } from "../../components/identifiers";
+import { stageCollisionProblems } from "../../components/pipeline-model";
+import { loadStackFile, loadYaml, toolsStackWithProd } from "../helpers/stack-files";
 
 const PROJECT = "serverless-cross-account-cicd";
 
@@ -50,17 +44,17 @@ describe("stack configuration", () => {
             role: "target",
             stage: "dev",
             toolsAccountId: "111111111111",
-            pipelineBuildRoleName: DEFAULT_BUILD_ROLE_NAME,
+            pipelineBuildRoleName: DEFAULT_BUILD_ROLE_PREFIX,
             deployer: "serverless",
             logRetentionDays: 30,
         });
     });
 
-    it("reads the shipped tools stack config", () => {
+    it("reads the shipped tools stack config: the blog's two accounts, one stage", () => {
         const cfg = read(shipped("Pulumi.tools.yaml")) as ToolsConfig;
         expect(cfg.role).to.equal("tools");
         expect(cfg.branch).to.equal("main");
-        expect(cfg.buildRoleName).to.equal(DEFAULT_BUILD_ROLE_NAME);
+        expect(cfg.buildRoleName).to.equal(DEFAULT_BUILD_ROLE_PREFIX);
         expect(cfg.source).to.deep.equal({ kind: "codecommit", repositoryName: "product-catalog-service" });
         expect(cfg.notificationEmails).to.deep.equal([]);
         expect(cfg.stages).to.deep.equal([
@@ -71,15 +65,24 @@ describe("stack configuration", () => {
                 smokeTest: "full",
                 rollbackOnFailure: true,
             },
-            {
-                name: "prod",
-                targetStack: "acme/serverless-cross-account-cicd/target-prod",
-                approval: true,
-                smokeTest: "read-only",
-                rollbackOnFailure: true,
-            },
         ]);
-        expect([cfg.deployer, cfg.driftSchedule, cfg.pulumiCli]).to.deep.equal(["serverless", "rate(1 day)", undefined]);
+        expect([cfg.deployer, cfg.driftSchedule]).to.deep.equal([{ kind: "serverless" }, "rate(1 day)"]);
+    });
+
+    it("reads the README's production step: the stage entry it shows, added to the shipped file", () => {
+        const withProd = Object.fromEntries(
+            Object.entries(toolsStackWithProd())
+                .filter(([k]) => k.startsWith(`${PROJECT}:`))
+                .map(([k, v]) => [k.slice(PROJECT.length + 1), v]),
+        );
+        const cfg = read(withProd) as ToolsConfig;
+        expect(cfg.stages[1]).to.deep.equal({
+            name: "prod",
+            targetStack: "acme/serverless-cross-account-cicd/target-prod",
+            approval: true,
+            smokeTest: "read-only",
+            rollbackOnFailure: true,
+        });
     });
 
     it("ships example accounts only: tools 111111111111, target 222222222222", () => {
@@ -99,7 +102,7 @@ describe("stack configuration", () => {
         expect(declared.notificationEmails.default).to.deep.equal(p.notificationEmails);
         expect(declared.triggerFilePaths.default).to.deep.equal([]);
         expect(String(declared.branch.default)).to.equal(p.branch);
-        expect(String(declared.deployer.default)).to.equal(p.deployer).and.to.equal(t.deployer);
+        expect(String(declared.deployer.default)).to.equal(p.deployer.kind).and.to.equal(t.deployer);
         expect(declared.driftSchedule.default, "empty: the deployer's default").to.equal("");
         expect(String(declared.pulumiCliVersion.default)).to.equal(DEFAULT_PULUMI_CLI_VERSION);
         expect(declared.pulumiCliSha256.default).to.equal("");
@@ -225,8 +228,7 @@ describe("stack configuration", () => {
 
         it("reads the pulumi deployer with its CLI pin, and turns drift detection off there", () => {
             const cfg = read({ ...tools, deployer: "pulumi", pulumiCliSha256: sha256.toUpperCase() }) as ToolsConfig;
-            expect(cfg.deployer).to.equal("pulumi");
-            expect(cfg.pulumiCli).to.deep.equal({ version: DEFAULT_PULUMI_CLI_VERSION, sha256 });
+            expect(cfg.deployer).to.deep.equal({ kind: "pulumi", cli: { version: DEFAULT_PULUMI_CLI_VERSION, sha256 } });
             expect(cfg.driftSchedule).to.equal(undefined);
             expect((read({ ...target, deployer: "pulumi" }) as TargetConfig).deployer).to.equal("pulumi");
         });
@@ -237,7 +239,7 @@ describe("stack configuration", () => {
             expect(problem).to.contain("https://github.com/pulumi/pulumi/releases/download/v3.276.0/pulumi-3.276.0-checksums.txt");
             expect(problemsOf({ ...tools, deployer: "pulumi", pulumiCliSha256: "abc", pulumiCliVersion: "latest" })).to.deep.equal([
                 'pulumiCliVersion must be a release such as "3.276.0"; got "latest"',
-                'pulumiCliSha256 must be 64 hexadecimal digits; got "abc"',
+                'pulumiCliSha256 must be 64 hexadecimal digits (a SHA-256); got "abc"',
             ]);
         });
 
@@ -337,15 +339,106 @@ describe("stack configuration", () => {
         expect(message).to.contain("pulumi config set");
     });
 
-    it("rejects role names IAM would reject", () => {
+    it("rejects role names IAM would reject, including the build-role names derived from the prefix", () => {
         expect(problemsOf({ ...target, pipelineBuildRoleName: "has space" })[0]).to.match(
             /^pipelineBuildRoleName must be an IAM role name/,
         );
         expect(problemsOf({ ...tools, buildRoleName: "x".repeat(65) })[0]).to.match(/^buildRoleName must be an IAM role name/);
-        // the drift-check role's name is the build role's plus "-drift": that must fit too
-        expect(problemsOf({ ...tools, buildRoleName: "x".repeat(60) })).to.deep.equal([
-            `buildRoleName (with its drift-check suffix) must be an IAM role name (1-64 letters, digits or "+=,.@_-"); got "${"x".repeat(60)}-drift"`,
+        // the drift check's role is `<prefix>-drift`: that must fit too, even where the stage's `<prefix>-dev` does
+        const sixty = "x".repeat(60);
+        expect(problemsOf({ ...tools, buildRoleName: sixty })).to.deep.equal([
+            `buildRoleName is too long: the derived role name ${sixty}-drift exceeds IAM's 64 characters`,
         ]);
+        expect(problemsOf({ ...target, pipelineBuildRoleName: sixty })).to.deep.equal([
+            `pipelineBuildRoleName is too long: the derived role name ${sixty}-drift exceeds IAM's 64 characters`,
+        ]);
+        // and each stage's `<prefix>-<stage>`, whose stage may be longer than "drift"
+        const prefix = "x".repeat(50);
+        const longStage = "stage-sixteen-ch";
+        expect(problemsOf({ ...tools, buildRoleName: prefix, stages: [{ name: longStage, targetStack: "a/b/c" }] })).to.deep.equal([
+            `buildRoleName is too long: the derived role name ${prefix}-${longStage} exceeds IAM's 64 characters`,
+        ]);
+        expect(read({ ...tools, buildRoleName: prefix })).to.include({ buildRoleName: prefix });
         expect(problemsOf({ ...tools, repositoryName: "repo.git" })[0]).to.match(/^repositoryName must be/);
+    });
+
+    describe("stage isolation", () => {
+        it('refuses the stage name "drift": its build role would be the drift check\'s', () => {
+            const reserved = "must not be \"drift\": the stage's build role, <buildRoleName>-drift, is the drift check's role";
+            expect(problemsOf({ ...target, stage: "drift" })).to.deep.equal([`stage ${reserved}`]);
+            expect(
+                problemsOf({
+                    role: "tools",
+                    stages: [
+                        { name: "dev", targetStack: "a/b/c" },
+                        { name: "drift", targetStack: "a/b/d" },
+                    ],
+                }),
+            ).to.deep.equal([`stages[1].name ${reserved}`]);
+            // a stage merely starting with it is a different role name
+            expect((read({ ...target, stage: "drift-eu" }) as TargetConfig).stage).to.equal("drift-eu");
+        });
+
+        it("refuses two stages in one account whose names prefix each other (stageCollisionProblems)", () => {
+            const dev = { stage: "prod", accountId: "222222222222" };
+            const eu = { stage: "prod-eu", accountId: "222222222222" };
+            expect(stageCollisionProblems([dev, eu])).to.deep.equal([
+                'stages "prod" and "prod-eu" are both in account 222222222222, and "prod-" begins "prod-eu": ' +
+                    'the roles of prod are scoped to names "<service>-prod-*", which include prod-eu\'s. ' +
+                    'Rename one of them (e.g. "prod-main") or give it its own account',
+            ]);
+            // the order of the stages does not matter
+            expect(stageCollisionProblems([eu, dev])).to.have.length(1);
+            // in different accounts, or not a prefix followed by "-", they cannot reach each other's resources
+            expect(stageCollisionProblems([dev, { ...eu, accountId: "333333333333" }])).to.deep.equal([]);
+            expect(stageCollisionProblems([dev, { stage: "production", accountId: "222222222222" }])).to.deep.equal([]);
+            expect(stageCollisionProblems([dev, { stage: "dev", accountId: "222222222222" }])).to.deep.equal([]);
+            // one problem per colliding pair
+            expect(stageCollisionProblems([dev, eu, { stage: "prod-us", accountId: "222222222222" }])).to.have.length(2);
+        });
+    });
+
+    describe("identifiers", () => {
+        it("says how to quote an account ID that YAML read as a number and so lost its leading zero", () => {
+            const [problem] = problemsOf({ ...target, toolsAccountId: "12345678901" });
+            expect(problem).to.equal(
+                'toolsAccountId must be a 12-digit AWS account ID such as 111111111111; got "12345678901" ' +
+                    '(an account ID that starts with 0 must be quoted in YAML, e.g. "012345678901": ' +
+                    "unquoted, YAML reads it as a number and drops the leading zeros)",
+            );
+            expect(accountIdProblem("toolsAccountId", "1234")).to.contain('e.g. "000000001234"');
+            // not a number at all: no hint about zeros
+            expect(accountIdProblem("toolsAccountId", "11111111111a")).to.not.contain("quoted");
+            expect(accountIdProblem("toolsAccountId", "012345678901")).to.equal(undefined);
+        });
+
+        it("refuses an ARN with a newline or any character outside its shape (it reaches files and shells)", () => {
+            const good = "arn:aws:iam::222222222222:role/deploy-product-catalog-service-dev";
+            expect(roleArnProblem("deployRoleArn", good)).to.equal(undefined);
+            for (const bad of [
+                `${good}\n[profile other]`,
+                `${good}\nrole_arn = arn:aws:iam::999999999999:role/admin`,
+                `${good} `,
+                `${good}\r`,
+                `${good};id`,
+                "arn:aws:iam::22222222222:role/deploy",
+                "arn:aws:s3:::bucket",
+            ]) {
+                expect(roleArnProblem("deployRoleArn", bad), JSON.stringify(bad)).to.equal(
+                    "deployRoleArn must be an IAM role ARN such as arn:aws:iam::222222222222:role/deploy-example; got " +
+                        JSON.stringify(bad),
+                );
+            }
+            // pinned to an account when asked
+            expect(roleArnProblem("deployRoleArn", good, "333333333333")).to.equal(
+                `deployRoleArn is in account 222222222222, not 333333333333: ${JSON.stringify(good)}`,
+            );
+            // in config: an api stack's boundary ARN with a line break inside is refused (trimming does not save it)
+            const boundary = "arn:aws:iam::222222222222:policy/boundary-product-catalog-service-dev";
+            expect(policyArnProblem("permissionsBoundaryArn", boundary)).to.equal(undefined);
+            expect(problemsOf({ role: "api", stage: "dev", permissionsBoundaryArn: `${boundary}\nx` })[0]).to.match(
+                /^permissionsBoundaryArn must be an IAM policy ARN/,
+            );
+        });
     });
 });

@@ -4,6 +4,11 @@ import { expect } from "chai";
 import { allowedActions, expectLeastPrivilege, list, statement } from "../helpers/iam";
 import { policyDocument, RecordedResource, runStack, TARGET_ACCOUNT, MockCloud } from "../helpers/pulumi-mocks";
 import { loadStackFile } from "../helpers/stack-files";
+import { DEPLOY_STACK_ACTIONS } from "../../components/policies";
+import { parseTargetOutputs, targetOutputNames } from "../../components/target-contract";
+
+/** Read actions as IAM names them (apigateway:GET reads API Gateway). */
+const READ = /^[a-z0-9-]+:(Get|Describe|List|GET$)/;
 
 const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
@@ -25,17 +30,26 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
 
     it("exports what the tools stack reads, derived from the resources", () => {
         expect(outputs).to.deep.equal({
+            deployer: "serverless",
             serviceName: "product-catalog-service",
             stage: "dev",
             accountId: TARGET_ACCOUNT,
             region: "us-east-1",
             deployRoleArn: "arn:aws:iam::222222222222:role/deploy-product-catalog-service-dev",
-            deployer: "serverless",
-            cfnExecutionRoleArn: "arn:aws:iam::222222222222:role/cfn-exec-product-catalog-service-dev",
             deploymentBucketName: cloud.one("aws:s3/bucket:Bucket").state.bucket,
             permissionsBoundaryArn: "arn:aws:iam::222222222222:policy/boundary-product-catalog-service-dev",
-            trustedBuildRoleArn: "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build",
+            trustedBuildRoleArn: "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build-dev",
+            cfnExecutionRoleArn: "arn:aws:iam::222222222222:role/cfn-exec-product-catalog-service-dev",
+            driftRoleArn: "arn:aws:iam::222222222222:role/drift-product-catalog-service-dev",
         });
+        expect(outputs.deployRoleArn).to.equal(cloud.one(ROLE, "deploy-role").state.arn);
+        expect(outputs.cfnExecutionRoleArn).to.equal(cloud.one(ROLE, "cfn-execution-role").state.arn);
+        expect(outputs.driftRoleArn).to.equal(cloud.one(ROLE, "drift-role").state.arn);
+    });
+
+    it("exports exactly the contract's outputs for its deployer, each valid by the contract's checks", () => {
+        expect(Object.keys(outputs)).to.have.members([...targetOutputNames("serverless")]);
+        expect(parseTargetOutputs(outputs, "target")).to.deep.equal({ outputs, problems: [] });
     });
 
     it("tags every resource through the provider and pins the account", () => {
@@ -47,45 +61,64 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
     });
 
     describe("deploy role", () => {
-        it("is assumable only by the pipeline build role of the tools account and its drift-check role", () => {
+        it("is assumable only by this stage's build role of the tools account, <prefix>-dev", () => {
             const role = cloud.one(ROLE, "deploy-role");
             const trust = policyDocument(role.inputs.assumeRolePolicy);
             expect(trust.Statement).to.deep.equal([
                 {
-                    Sid: "PipelineRolesOnly",
+                    Sid: "ThisStagesBuildRoleOnly",
                     Effect: "Allow",
                     Principal: { AWS: "arn:aws:iam::111111111111:root" },
                     Action: "sts:AssumeRole",
                     Condition: {
-                        ArnEquals: {
-                            "aws:PrincipalArn": [
-                                "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build",
-                                "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build-drift",
-                            ],
-                        },
+                        ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build-dev" },
                     },
                 },
             ]);
+            expect(trust.Statement[0].Condition.ArnEquals["aws:PrincipalArn"]).to.equal(outputs.trustedBuildRoleArn);
             expect(role.inputs.maxSessionDuration).to.equal(3600);
         });
 
-        it("runs CloudFormation on this stage's stack only", () => {
+        it("trusts another prefix's stage role when pipelineBuildRoleName says so, and never the drift check's", async () => {
+            const config = {
+                ...loadStackFile("Pulumi.target-prod.yaml"),
+                "serverless-cross-account-cicd:pipelineBuildRoleName": "team-build",
+            };
+            const { cloud: c, outputs: o } = await runStack({ stack: "target-prod", accountId: "333333333333", config });
+            const principals = (suffix: string) =>
+                policyDocument(c.one(ROLE, suffix).inputs.assumeRolePolicy).Statement.map(
+                    (s: any) => s.Condition.ArnEquals["aws:PrincipalArn"],
+                );
+            expect(principals("deploy-role")).to.deep.equal(["arn:aws:iam::111111111111:role/team-build-prod"]);
+            expect(principals("drift-role")).to.deep.equal(["arn:aws:iam::111111111111:role/team-build-drift"]);
+            expect(o.trustedBuildRoleArn).to.equal("arn:aws:iam::111111111111:role/team-build-prod");
+        });
+
+        it("runs change sets of this stage's stack only, and never creates, updates or deletes a stack itself", () => {
             const doc = policyOf("deploy-role");
             const stack = statement(doc, "ServiceStack");
             expect(stack.Resource).to.equal("arn:aws:cloudformation:us-east-1:222222222222:stack/product-catalog-service-dev/*");
+            expect(list(stack.Action)).to.deep.equal(DEPLOY_STACK_ACTIONS);
             expect(list(stack.Action)).to.include.members([
                 "cloudformation:CreateChangeSet",
                 "cloudformation:ExecuteChangeSet",
                 "cloudformation:DescribeStacks",
-                "cloudformation:RollbackStack",
             ]);
-            expect(list(stack.Action)).to.not.include("cloudformation:DeleteStack");
+            const cloudFormation = allowedActions(doc).filter((a) => a.startsWith("cloudformation:"));
+            for (const a of ["CreateStack", "UpdateStack", "DeleteStack", "DetectStackDrift"]) {
+                expect(cloudFormation).to.not.include(`cloudformation:${a}`);
+            }
         });
 
-        it("uses the deployment bucket under this service's prefix only", () => {
+        it("uses the deployment bucket under this stage's prefix only", () => {
             const doc = policyOf("deploy-role");
             const bucket = outputs.deploymentBucketName;
-            expect(statement(doc, "DeploymentBucket").Resource).to.equal(`arn:aws:s3:::${bucket}`);
+            expect(statement(doc, "DeploymentBucketLocation").Resource).to.equal(`arn:aws:s3:::${bucket}`);
+            expect(statement(doc, "DeploymentBucketListing")).to.deep.include({
+                Action: "s3:ListBucket",
+                Resource: `arn:aws:s3:::${bucket}`,
+                Condition: { StringLike: { "s3:prefix": "serverless/product-catalog-service/dev/*" } },
+            });
             expect(statement(doc, "DeploymentArtifacts").Resource).to.equal(
                 `arn:aws:s3:::${bucket}/serverless/product-catalog-service/dev/*`,
             );
@@ -97,15 +130,41 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
             expect(pass.Condition).to.deep.equal({ StringEquals: { "iam:PassedToService": "cloudformation.amazonaws.com" } });
         });
 
-        it("has no IAM, Lambda, DynamoDB, logs or API Gateway write (only PassRole and reads), no wildcard beyond two actions AWS leaves unscoped", () => {
+        it("has no IAM, Lambda, DynamoDB, logs or API Gateway right at all but PassRole, and no wildcard", () => {
             const doc = policyOf("deploy-role");
-            expectLeastPrivilege(doc, ["cloudformation:ValidateTemplate", "cloudformation:DescribeStackDriftDetectionStatus"]);
-            const otherServices = allowedActions(doc).filter((a) => /^(iam|lambda|dynamodb|logs|apigateway):/.test(a));
-            expect(otherServices.filter((a) => !/^[a-z]+:(Get|Describe|List|GET$)/.test(a))).to.deep.equal(["iam:PassRole"]);
+            expectLeastPrivilege(doc);
+            expect(doc.Statement.map((s: any) => s.Sid)).to.deep.equal([
+                "ServiceStack",
+                "DeploymentBucketLocation",
+                "DeploymentBucketListing",
+                "DeploymentArtifacts",
+                "PassExecutionRoleToCloudFormation",
+            ]);
+            const otherServices = allowedActions(doc).filter((a) => /^(iam|lambda|dynamodb|logs|apigateway|sts):/.test(a));
+            expect(otherServices).to.deep.equal(["iam:PassRole"]);
+        });
+    });
+
+    describe("drift role", () => {
+        it("is assumable only by the tools account's drift check, <prefix>-drift", () => {
+            const role = cloud.one(ROLE, "drift-role");
+            expect(role.inputs.name).to.equal("drift-product-catalog-service-dev");
+            expect(policyDocument(role.inputs.assumeRolePolicy).Statement).to.deep.equal([
+                {
+                    Sid: "DriftCheckOnly",
+                    Effect: "Allow",
+                    Principal: { AWS: "arn:aws:iam::111111111111:root" },
+                    Action: "sts:AssumeRole",
+                    Condition: {
+                        ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build-drift" },
+                    },
+                },
+            ]);
+            expect(role.inputs.maxSessionDuration).to.equal(3600);
         });
 
-        it("may detect drift on its stack, reading exactly what the execution role may read there, and write nothing for it", () => {
-            const doc = policyOf("deploy-role");
+        it("detects drift on this stage's stack and reads exactly what the execution role may read there; writes nothing", () => {
+            const doc = policyOf("drift-role");
             expect(statement(doc, "DetectStackDrift")).to.deep.equal({
                 Sid: "DetectStackDrift",
                 Effect: "Allow",
@@ -116,6 +175,7 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
                 ],
                 Resource: "arn:aws:cloudformation:us-east-1:222222222222:stack/product-catalog-service-dev/*",
             });
+            expectLeastPrivilege(doc, ["cloudformation:DescribeStackDriftDetectionStatus"]);
             const exec = policyOf("cfn-execution-role");
             const reads = doc.Statement.filter((s: any) => s.Sid.startsWith("DriftRead"));
             expect(reads.map((s: any) => s.Sid)).to.deep.equal([
@@ -124,16 +184,30 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
                 "DriftReadDescribeLogGroups",
                 "DriftReadRestApis",
                 "DriftReadServiceTable",
-                "DriftReadReadAndRemoveFunctionRoles",
+                "DriftReadReadAndRemoveFunctionRole",
             ]);
             for (const read of reads) {
                 const source = statement(exec, read.Sid.slice("DriftRead".length));
                 expect(read.Resource, read.Sid).to.deep.equal(source.Resource);
                 expect(list(read.Action), read.Sid).to.deep.equal(
-                    list(source.Action).filter((a: string) => /^[a-z]+:(Get|Describe|List|GET$)/.test(a)),
+                    list(source.Action).filter((a: string) => READ.test(a) && a !== "iam:PassRole"),
                 );
                 expect(read.Condition, read.Sid).to.equal(undefined);
             }
+            // nothing but reads and the drift detection itself: no write, no PassRole, no role to assume
+            const detection = ["cloudformation:DetectStackDrift", "cloudformation:DetectStackResourceDrift"];
+            expect(allowedActions(doc).filter((a) => !READ.test(a) && !detection.includes(a))).to.deep.equal([]);
+            expect(doc.Statement.every((s: any) => s.Effect === "Allow")).to.equal(true);
+        });
+
+        it("is a role of its own: the deploy role does not trust the drift check, nor the drift role a stage's build", () => {
+            expect(outputs.driftRoleArn).to.not.equal(outputs.deployRoleArn);
+            const principal = (suffix: string) =>
+                policyDocument(cloud.one(ROLE, suffix).inputs.assumeRolePolicy).Statement.map(
+                    (st: any) => st.Condition.ArnEquals["aws:PrincipalArn"],
+                );
+            expect(principal("deploy-role")).to.not.include("arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build-drift");
+            expect(principal("drift-role")).to.not.include(outputs.trustedBuildRoleArn);
         });
     });
 
@@ -152,16 +226,19 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
 
         it("creates or changes function roles only with the permissions boundary", () => {
             const doc = policyOf("cfn-execution-role");
-            const roles = statement(doc, "FunctionRolesWithBoundary");
-            expect(roles.Resource).to.equal("arn:aws:iam::222222222222:role/product-catalog-service-dev-*");
+            const roles = statement(doc, "FunctionRoleWithBoundary");
+            // the one function role by its exact name: a pattern would also match a stage "dev-<suffix>"'s role
+            expect(roles.Resource).to.equal("arn:aws:iam::222222222222:role/product-catalog-service-dev-lambda");
             expect(roles.Condition).to.deep.equal({ StringEquals: { "iam:PermissionsBoundary": outputs.permissionsBoundaryArn } });
-            expect(list(roles.Action)).to.include.members(["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"]);
+            expect(list(roles.Action)).to.include.members(["iam:CreateRole", "iam:PutRolePolicy"]);
+            // no managed policy (AdministratorAccess, say) can be attached to it
+            expect(allowedActions(doc)).to.not.include("iam:AttachRolePolicy");
             // Every other statement that grants an IAM write must not be able to create or edit policies.
-            const unconditionalIam = doc.Statement.filter((s: any) => s.Sid !== "FunctionRolesWithBoundary")
+            const unconditionalIam = doc.Statement.filter((s: any) => s.Sid !== "FunctionRoleWithBoundary")
                 .flatMap((s: any) => list(s.Action))
                 .filter((a: string) => /^iam:(Create|Put|Attach|Update)/.test(a));
             expect(unconditionalIam).to.deep.equal([]);
-            const pass = statement(doc, "PassFunctionRolesToLambda");
+            const pass = statement(doc, "PassFunctionRoleToLambda");
             expect(pass.Condition).to.deep.equal({ StringEquals: { "iam:PassedToService": "lambda.amazonaws.com" } });
         });
 
@@ -181,7 +258,7 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
         });
 
         it("is not itself named like the roles it may manage", () => {
-            for (const suffix of ["cfn-execution-role", "deploy-role"]) {
+            for (const suffix of ["cfn-execution-role", "deploy-role", "drift-role"]) {
                 expect(cloud.one(ROLE, suffix).inputs.name).to.not.match(/^product-catalog-service-dev-/);
             }
         });
@@ -257,8 +334,8 @@ describe("target stack (index.ts, Pulumi.target.yaml)", () => {
             "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
             "aws:s3/bucketPolicy:BucketPolicy": 1,
             "aws:iam/policy:Policy": 1,
-            "aws:iam/role:Role": 2,
-            "aws:iam/rolePolicy:RolePolicy": 2,
+            "aws:iam/role:Role": 3,
+            "aws:iam/rolePolicy:RolePolicy": 3,
         });
     });
 });
@@ -291,12 +368,16 @@ describe("target stack for the pulumi deployer (Pulumi.target.yaml + deployer: p
         expect(cloud.one("aws:kms/alias:Alias").inputs.name).to.equal("alias/pulumi-secrets-product-catalog-service-dev");
         expect(outputs).to.include({ deployer: "pulumi", pulumiSecretsKeyArn: key.state.arn });
         expect(outputs).to.not.have.property("cfnExecutionRoleArn");
+        expect(outputs).to.not.have.property("driftRoleArn");
+        expect(Object.keys(outputs)).to.have.members([...targetOutputNames("pulumi")]);
+        expect(parseTargetOutputs(outputs, "target").problems).to.deep.equal([]);
     });
 
     it("gives the deploy role what the execution role would have, minus reading code from the bucket, plus its state and key", () => {
         const doc = deployPolicy();
         expect(doc.Statement.map((s: any) => s.Sid)).to.deep.equal([
-            "DeploymentBucket",
+            "DeploymentBucketLocation",
+            "DeploymentBucketListing",
             "PulumiState",
             "PulumiSecrets",
             "ServiceFunctions",
@@ -307,17 +388,25 @@ describe("target stack for the pulumi deployer (Pulumi.target.yaml + deployer: p
             "DenyOtherRestApiNames",
             "DenyOtherRestApis",
             "ServiceTable",
-            "FunctionRolesWithBoundary",
-            "ReadAndRemoveFunctionRoles",
-            "PassFunctionRolesToLambda",
+            "FunctionRoleWithBoundary",
+            "ReadAndRemoveFunctionRole",
+            "PassFunctionRoleToLambda",
         ]);
         const bucket = outputs.deploymentBucketName;
         expect(statement(doc, "PulumiState").Resource).to.equal(`arn:aws:s3:::${bucket}/pulumi/product-catalog-service/dev/*`);
+        expect(statement(doc, "DeploymentBucketListing").Condition).to.deep.equal({
+            StringLike: { "s3:prefix": "pulumi/product-catalog-service/dev/*" },
+        });
         expect(statement(doc, "PulumiSecrets").Resource).to.equal(outputs.pulumiSecretsKeyArn);
-        expect(statement(doc, "FunctionRolesWithBoundary").Condition).to.deep.equal({
+        expect(statement(doc, "FunctionRoleWithBoundary").Condition).to.deep.equal({
             StringEquals: { "iam:PermissionsBoundary": outputs.permissionsBoundaryArn },
         });
-        expect(allowedActions(doc).filter((a) => a.startsWith("cloudformation:"))).to.deep.equal([]);
+        expect(allowedActions(doc).filter((a) => /^(cloudformation|sts):/.test(a))).to.deep.equal([]);
+        // the same trust as with the serverless deployer: this stage's build role only
+        const trust = policyDocument(cloud.one(ROLE, "deploy-role").inputs.assumeRolePolicy);
+        expect(trust.Statement.map((s: any) => s.Condition.ArnEquals["aws:PrincipalArn"])).to.deep.equal([
+            "arn:aws:iam::111111111111:role/product-catalog-service-pipeline-build-dev",
+        ]);
         expectLeastPrivilege(doc);
     });
 });

@@ -4,6 +4,7 @@
  */
 import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { buildFunctions, ROOT } from "../../scripts/build-functions";
@@ -86,6 +87,72 @@ describe("local API (scripts/local-api.ts)", function () {
                 status: 404,
                 body: { message: "Product none not found" },
             });
+        });
+
+        it("passes Content-Type through as API Gateway does: the handler's 415s reach the client", async () => {
+            const create = `${api.url}/product/create`;
+            const body = JSON.stringify({ ...SAMPLE, id: "ct-1" });
+            // fetch labels a string body text/plain;charset=UTF-8 when no type is given: what a plain HTML form posts.
+            expect(await call(create, { method: "POST", body })).to.deep.include({
+                status: 415,
+                body: { message: "Content-Type must be application/json: send Content-Type: application/json" },
+            });
+            const latin1 = Buffer.from(JSON.stringify({ ...SAMPLE, id: "ct-2", title: "Caf\u00e9" }), "latin1");
+            expect(
+                await call(create, { method: "POST", headers: { "content-type": "application/json; charset=iso-8859-1" }, body: latin1 }),
+            ).to.deep.include({
+                status: 415,
+                body: {
+                    message: "Only UTF-8 request bodies are accepted: send Content-Type: application/json; charset=utf-8 (or no charset)",
+                },
+            });
+            expect(
+                (await call(create, { method: "POST", headers: { "content-type": "Application/JSON;charset=UTF-8" }, body })).status,
+            ).to.equal(201);
+        });
+
+        it("passes repeated headers through in multiValueHeaders (two Content-Types → 415)", async () => {
+            const { port } = new URL(api.url);
+            const payload = JSON.stringify({ ...SAMPLE, id: "ct-3" });
+            const { status, body } = await new Promise<{ status: number; body: string }>((ok, fail) => {
+                const req = httpRequest(
+                    {
+                        host: "127.0.0.1",
+                        port,
+                        method: "POST",
+                        path: "/product/create",
+                        // A raw header list (the same name twice, as a client may send it) gets no automatic Host.
+                        headers: [
+                            "Host",
+                            `127.0.0.1:${port}`,
+                            "Content-Type",
+                            "application/json",
+                            "content-type",
+                            "text/plain",
+                            "Content-Length",
+                            String(payload.length),
+                        ],
+                    },
+                    (res) => {
+                        let text = "";
+                        res.setEncoding("utf8").on("data", (c) => (text += c));
+                        res.on("end", () => ok({ status: res.statusCode ?? 0, body: text }));
+                    },
+                );
+                req.on("error", fail);
+                req.end(payload);
+            });
+            expect({ status, body: JSON.parse(body) }).to.deep.equal({
+                status: 415,
+                body: { message: "Content-Type must be sent once: send Content-Type: application/json" },
+            });
+        });
+
+        it("handler responses keep their nosniff and no-store headers", async () => {
+            for (const res of [await postJson(`${api.url}/product/create`, "{"), await call(`${api.url}/product/find/1001`)]) {
+                expect(res.headers.get("x-content-type-options")).to.equal("nosniff");
+                expect(res.headers.get("cache-control")).to.equal("no-store");
+            }
         });
 
         it("unknown route → 404 Not Found; undeclared method → 405 with Allow", async () => {

@@ -141,11 +141,16 @@ const BAD: BadTemplate[] = [
         reported: ["ArtifactKey"],
         says: "kms:*",
     },
+    // The trust rule's variants break the cross-account role: the function role is under a permissions boundary,
+    // where any other principal is (also) rule 12's business — see its own variants below.
     {
         rule: RULE.trustPinned,
         title: "role trusts its own account root (Fn::Sub) without a condition",
-        edit: (r) => (trust(r, "IamRoleLambdaExecution").Principal = { AWS: sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") }),
-        reported: ["IamRoleLambdaExecution"],
+        edit: (r) => {
+            trust(r, "CrossAccountRole").Principal = { AWS: sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") };
+            delete trust(r, "CrossAccountRole").Condition;
+        },
+        reported: ["CrossAccountRole"],
         says: "without a condition pinning aws:PrincipalArn",
     },
     {
@@ -158,8 +163,8 @@ const BAD: BadTemplate[] = [
     {
         rule: RULE.trustPinned,
         title: 'role trusts "*"',
-        edit: (r) => (trust(r, "IamRoleLambdaExecution").Principal = "*"),
-        reported: ["IamRoleLambdaExecution"],
+        edit: (r) => (trust(r, "CrossAccountRole").Principal = "*"),
+        reported: ["CrossAccountRole"],
         says: "every principal",
     },
     {
@@ -260,6 +265,34 @@ const BAD: BadTemplate[] = [
         reported: ["FindProductLogGroup"],
         says: "no retention",
     },
+    {
+        rule: RULE.functionRoleTrust,
+        title: "function role (under the boundary) also trusts a role of another account",
+        edit: (r) => (trust(r, "IamRoleLambdaExecution").Principal.AWS = "arn:aws:iam::333333333333:role/intruder"),
+        reported: ["IamRoleLambdaExecution"],
+        says: "AWS:arn:aws:iam::333333333333:role/intruder",
+    },
+    {
+        rule: RULE.functionRoleTrust,
+        title: "function role trusts EC2 instead of Lambda",
+        edit: (r) => (trust(r, "IamRoleLambdaExecution").Principal = { Service: ["ec2.amazonaws.com"] }),
+        reported: ["IamRoleLambdaExecution"],
+        says: "trusts only lambda.amazonaws.com",
+    },
+    {
+        rule: RULE.tableRetained,
+        title: "table deleted with the stack (no DeletionPolicy)",
+        edit: (r) => delete (r.ProductsTable as { DeletionPolicy?: string }).DeletionPolicy,
+        reported: ["ProductsTable"],
+        says: "got none / Retain",
+    },
+    {
+        rule: RULE.tableRetained,
+        title: "table replaced away (UpdateReplacePolicy Delete)",
+        edit: (r) => ((r.ProductsTable as { UpdateReplacePolicy?: string }).UpdateReplacePolicy = "Delete"),
+        reported: ["ProductsTable"],
+        says: "got Retain / Delete",
+    },
 ];
 
 describe("policy rules on the `sls package` CloudFormation template", () => {
@@ -284,8 +317,8 @@ describe("policy rules on the `sls package` CloudFormation template", () => {
         expect(validateTemplate(extended)).to.deep.equal([]);
     });
 
-    it("has the Pulumi pack's rules, and a bad template for each", () => {
-        const ids = policies.map((p) => p.name).sort();
+    it("has the Pulumi pack's rules plus the template-only table retention, and a bad template for each", () => {
+        const ids = [...policies.map((p) => p.name), RULE.tableRetained].sort();
         expect([...new Set([...CFN_RULES.map((r) => r.id), RULE.s3Hardened])].sort()).to.deep.equal(ids);
         expect([...new Set(BAD.map((b) => b.rule))].sort()).to.deep.equal(ids);
     });
@@ -303,6 +336,31 @@ describe("policy rules on the `sls package` CloudFormation template", () => {
             for (const v of violations) expect(v.message).to.include(bad.says);
         });
     }
+
+    it("the packaged function role is bounded and trusts Lambda only; the packaged table is retained", () => {
+        // What makes "no violation" above a passing case of rules 12 and 13 rather than nothing to check.
+        const role = packaged.Resources.IamRoleLambdaExecution;
+        expect(role.Properties?.PermissionsBoundary).to.not.equal(undefined);
+        expect(role.Properties?.AssumeRolePolicyDocument.Statement.map((s: { Principal: unknown }) => s.Principal)).to.deep.equal([
+            { Service: ["lambda.amazonaws.com"] },
+        ]);
+        expect([packaged.Resources.ProductsTable.DeletionPolicy, packaged.Resources.ProductsTable.UpdateReplacePolicy]).to.deep.equal([
+            "Retain",
+            "Retain",
+        ]);
+    });
+
+    it("iam-bounded-role-trusts-lambda-only applies to bounded roles only; a role without a boundary may trust a service", () => {
+        const template = clone(extended);
+        trust(template.Resources, "CrossAccountRole").Principal = { Service: "codebuild.amazonaws.com" };
+        delete trust(template.Resources, "CrossAccountRole").Condition;
+        expect(validateTemplate(template)).to.deep.equal([]);
+        // the same trust with a boundary: now a function role, and refused
+        template.Resources.CrossAccountRole.Properties.PermissionsBoundary = "arn:aws:iam::222222222222:policy/boundary";
+        expect(validateTemplate(template).map((v) => `${v.policy} @ ${v.logicalId}`)).to.deep.equal([
+            `${RULE.functionRoleTrust} @ CrossAccountRole`,
+        ]);
+    });
 
     it("allowedRuntimes narrows or widens the runtime rule", () => {
         expect(validateTemplate(packaged, { allowedRuntimes: ["nodejs24.x"] }).map((v) => v.policy)).to.deep.equal([

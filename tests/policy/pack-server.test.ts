@@ -132,12 +132,13 @@ describe("policy pack served by @pulumi/pulumi's policy runner (gRPC, as the eng
         child?.kill();
     });
 
-    it("serves the pack's 11 rules, all mandatory", async () => {
+    it("serves the pack's 12 rules, all mandatory", async () => {
         const info = await call("getAnalyzerInfo", new Empty());
         expect(info.getName()).to.equal("serverless-cross-account-cicd");
         expect(info.getVersion()).to.equal("0.1.0");
         const levels = info.getPoliciesList().map((p: any) => [p.getName(), p.getEnforcementlevel()]);
-        expect(levels).to.have.length(11);
+        expect(levels).to.have.length(12);
+        expect(levels.map(([name]: [string]) => name)).to.include(RULE.functionRoleTrust);
         expect(levels.every(([, level]: [string, number]) => level === MANDATORY)).to.equal(true);
     });
 
@@ -157,6 +158,17 @@ describe("policy pack served by @pulumi/pulumi's policy runner (gRPC, as the eng
             [RULE.trustPinned, MANDATORY, "cross-account-deploy-role"],
             [RULE.s3Hardened, MANDATORY, "cross-account-deployment-bucket"],
         ]);
+    });
+
+    it("reports a function role (under the boundary) trusting more than Lambda as mandatory", async () => {
+        const broken = withEdit(stacks.api, "aws:iam/role:Role", "-function-role", (p) =>
+            editDocument(p, "assumeRolePolicy", (d) => (d.Statement[0].Principal = { Service: "codebuild.amazonaws.com" })),
+        );
+        const found = await analyze(broken);
+        expect(found.map((d) => [d.policy, d.level, d.resource])).to.deep.equal([
+            [RULE.functionRoleTrust, MANDATORY, "product-api-function-role"],
+        ]);
+        expect(found[0].message).to.include("Service:codebuild.amazonaws.com");
     });
 
     it("turns a value unknown in a preview into an advisory 'can't run during preview'", async () => {

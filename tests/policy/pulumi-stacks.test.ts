@@ -321,24 +321,24 @@ const BAD: BadVariant[] = [
         rule: RULE.codebuildPrivileged,
         title: "deploy project in privileged mode",
         stack: "tools",
-        make: (s) => withEdit(s, T.project, "-deploy-project", (p) => (p.environment.privilegedMode = true)),
-        reported: ["pipeline-deploy-project"],
+        make: (s) => withEdit(s, T.project, "-deploy-dev-project", (p) => (p.environment.privilegedMode = true)),
+        reported: ["pipeline-deploy-dev-project"],
         says: "privileged mode",
     },
     {
         rule: RULE.codebuildLogs,
         title: "deploy project with CloudWatch logs DISABLED",
         stack: "tools",
-        make: (s) => withEdit(s, T.project, "-deploy-project", (p) => (p.logsConfig.cloudwatchLogs.status = "DISABLED")),
-        reported: ["pipeline-deploy-project"],
+        make: (s) => withEdit(s, T.project, "-deploy-dev-project", (p) => (p.logsConfig.cloudwatchLogs.status = "DISABLED")),
+        reported: ["pipeline-deploy-dev-project"],
         says: "DISABLED",
     },
     {
         rule: RULE.codebuildLogs,
         title: "deploy project without logsConfig",
         stack: "tools",
-        make: (s) => withEdit(s, T.project, "-deploy-project", (p) => delete p.logsConfig),
-        reported: ["pipeline-deploy-project"],
+        make: (s) => withEdit(s, T.project, "-deploy-dev-project", (p) => delete p.logsConfig),
+        reported: ["pipeline-deploy-dev-project"],
         says: "no CloudWatch Logs configuration",
     },
     {
@@ -393,9 +393,38 @@ const BAD: BadVariant[] = [
         rule: RULE.logRetention,
         title: "build log group with retention 0 (never expire)",
         stack: "tools",
-        make: (s) => withEdit(s, T.logGroup, "-deploy-logs", (p) => (p.retentionInDays = 0)),
-        reported: ["pipeline-deploy-logs"],
+        make: (s) => withEdit(s, T.logGroup, "-deploy-prod-logs", (p) => (p.retentionInDays = 0)),
+        reported: ["pipeline-deploy-prod-logs"],
         says: "no retention",
+    },
+    // ---- rule 12 ----
+    {
+        rule: RULE.functionRoleTrust,
+        title: "function role (under the boundary) also trusts a role of another account",
+        stack: "api",
+        make: (s) =>
+            withEdit(
+                s,
+                T.role,
+                "-function-role",
+                editTrust((st) => (st.Principal = { Service: st.Principal.Service, AWS: "arn:aws:iam::333333333333:role/intruder" })),
+            ),
+        reported: ["product-api-function-role"],
+        says: "AWS:arn:aws:iam::333333333333:role/intruder",
+    },
+    {
+        rule: RULE.functionRoleTrust,
+        title: "function role trusts CodeBuild instead of Lambda",
+        stack: "api",
+        make: (s) =>
+            withEdit(
+                s,
+                T.role,
+                "-function-role",
+                editTrust((st) => (st.Principal = { Service: "codebuild.amazonaws.com" })),
+            ),
+        reported: ["product-api-function-role"],
+        says: "trusts only lambda.amazonaws.com",
     },
 ];
 
@@ -493,6 +522,18 @@ describe("policy pack on the shipped stacks (index.ts under mocks)", () => {
             expect(reported).to.have.length(1);
             expect(reported[0]).to.include("no public access block");
         });
+    });
+
+    it("iam-bounded-role-trusts-lambda-only: a role without a permissions boundary may trust another service", async () => {
+        // The api stack's function role trusts lambda.amazonaws.com under a boundary; the same role without the
+        // boundary (not a function role) trusting CodeBuild is none of this rule's business.
+        const fnRole = stacks.api.resources.find((r) => r.type === T.role && r.name.endsWith("-function-role"))!;
+        expect(fnRole.inputs.permissionsBoundary, "the shipped function role carries the boundary").to.not.equal(undefined);
+        const unbounded = withEdit(stacks.api, T.role, "-function-role", (p) => {
+            delete p.permissionsBoundary;
+            editDocument(p, "assumeRolePolicy", (d) => (d.Statement[0].Principal = { Service: "codebuild.amazonaws.com" }));
+        });
+        expect(summary(await evaluate(unbounded))).to.deep.equal([]);
     });
 
     it("reads policy documents given as JSON text like those given as objects", async () => {

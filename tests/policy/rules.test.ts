@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import {
+    functionRoleTrustProblems,
     isWildcardAction,
     keyProblems,
     lambdaRuntime,
@@ -15,6 +16,7 @@ import {
     rootAccountOf,
     runtimeProblems,
     statementProblems,
+    tableRetentionProblems,
     trustProblems,
 } from "../../policy/rules";
 import { ROOT } from "../helpers/stack-files";
@@ -88,6 +90,37 @@ describe("policy rules: shared checks", () => {
         expect(trust({ Effect: "Deny", Principal: "*", Action: "sts:AssumeRole" })).to.deep.equal([]);
     });
 
+    it("lets a bounded (function) role trust lambda.amazonaws.com with sts:AssumeRole, and nothing else", () => {
+        const fnTrust = (statement: object) =>
+            functionRoleTrustProblems({ kind: "trust", path: "assumeRolePolicy", document: doc(statement) });
+        const lambda = { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" };
+        expect(fnTrust(lambda)).to.deep.equal([]);
+        expect(fnTrust({ ...lambda, Principal: { Service: ["lambda.amazonaws.com"] } })).to.deep.equal([]);
+        expect(fnTrust({ ...lambda, Effect: "Deny", Principal: "*" }), "a Deny grants nothing").to.deep.equal([]);
+        const [extra, ...more] = fnTrust({
+            ...lambda,
+            Principal: { Service: "lambda.amazonaws.com", AWS: "arn:aws:iam::333333333333:root" },
+        });
+        expect(more).to.deep.equal([]);
+        expect(extra).to.include("trusts AWS:arn:aws:iam::333333333333:root");
+        expect(fnTrust({ ...lambda, Principal: { Service: "ec2.amazonaws.com" } })[0]).to.include("Service:ec2.amazonaws.com");
+        expect(fnTrust({ ...lambda, Principal: "*" })[0]).to.include("must name its principal");
+        expect(fnTrust({ Effect: "Allow", NotPrincipal: { AWS: ROOT_111 }, Action: "sts:AssumeRole" })[0]).to.include(
+            "must name its principal",
+        );
+        expect(fnTrust({ ...lambda, Principal: {} })[0]).to.include("trusts no principal");
+        expect(fnTrust({ ...lambda, Action: ["sts:AssumeRole", "sts:TagSession"] })[0]).to.include("sts:AssumeRole only");
+    });
+
+    it("asks a template's table to be retained on both delete and replace", () => {
+        expect(tableRetentionProblems({ deletionPolicy: "Retain", updateReplacePolicy: "Retain" })).to.deep.equal([]);
+        expect(tableRetentionProblems({ deletionPolicy: "Retain" })[0]).to.include("got Retain / none");
+        expect(tableRetentionProblems({ deletionPolicy: "Snapshot", updateReplacePolicy: "Retain" })[0]).to.include(
+            "got Snapshot / Retain",
+        );
+        expect(tableRetentionProblems({})).to.have.length(1);
+    });
+
     it("asks rotation only of keys that can rotate", () => {
         expect(keyProblems({ rotation: false })).to.have.length(1);
         expect(keyProblems({ rotation: "true" })).to.deep.equal([]);
@@ -128,7 +161,7 @@ describe("policy pack files", () => {
     it("every rule is mandatory and uniquely named", () => {
         expect(policies.every((p) => p.enforcementLevel === "mandatory")).to.equal(true);
         expect(new Set(policies.map((p) => p.name)).size).to.equal(policies.length);
-        expect(policies).to.have.length(11);
+        expect(policies).to.have.length(12);
     });
 
     it("PulumiPolicy.yaml declares a nodejs pack and index.ts builds it from rules.ts", () => {

@@ -15,7 +15,19 @@ const FIELDS = ["id", "title", "description", "price"];
 export const isValidId = (s: unknown): s is string => typeof s === "string" && ID_RE.test(s) && s !== "." && s !== "..";
 const codePoints = (s: string) => [...s].length;
 const wellFormed = (s: string) => !/\p{Cs}/u.test(s); // an unpaired surrogate has no UTF-8 form
-const validText = (v: unknown, max: number) => typeof v === "string" && v.trim().length > 0 && wellFormed(v) && codePoints(v) <= max;
+export type TextField = "title" | "description";
+const MAX_CHARS: Record<TextField, number> = { title: 200, description: 2000 };
+/** Blank: only White_Space, format (Cf) and other default-ignorable code points. */
+const BLANK = /^[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}]*$/u;
+const BIDI_OVERRIDES = "\u202A-\u202E\u2066-\u2069";
+/** Refused anywhere in the field: C0/C1 controls and DEL (a description keeps TAB, LF, CR), bidi overrides/isolates,
+ * and in the single-line title also the line/paragraph separators. */
+export const REFUSED_CHARS: Record<TextField, RegExp> = {
+    title: new RegExp(`[\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029${BIDI_OVERRIDES}]`, "u"),
+    description: new RegExp(`[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F${BIDI_OVERRIDES}]`, "u"),
+};
+const validText = (v: unknown, field: TextField) =>
+    typeof v === "string" && !BLANK.test(v) && wellFormed(v) && !REFUSED_CHARS[field].test(v) && codePoints(v) <= MAX_CHARS[field];
 
 function specPrice(v: unknown): number | undefined {
     let n: number;
@@ -33,14 +45,43 @@ export function specProduct(data: unknown): Product | undefined {
     const keys = Object.keys(o);
     if (keys.some((k) => !FIELDS.includes(k))) return undefined;
     const price = specPrice(o.price);
-    if (!isValidId(o.id) || !validText(o.title, 200) || !validText(o.description, 2000) || price === undefined) return undefined;
+    if (!isValidId(o.id) || !validText(o.title, "title") || !validText(o.description, "description") || price === undefined)
+        return undefined;
     return { id: o.id, title: o.title as string, description: o.description as string, price };
 }
 
-export type CreateExpectation = { status: 400 | 413 } | { status: 201; product: Product };
+export type CreateExpectation = { status: 400 | 413 | 415 } | { status: 201; product: Product };
 
-/** What POST /product/create must answer for this raw API Gateway body (before the 409 check). */
-export function expectedCreate(body: string | null | undefined, isBase64Encoded: boolean): CreateExpectation {
+/**
+ * Whether the request's Content-Type is acceptable: among all Content-Type values it carried (any spelling of the
+ * name), exactly one distinct non-blank one; its media type is application/json (any case); a charset parameter,
+ * if any, is utf-8 or utf8 (any case, optionally quoted).
+ */
+export function acceptedContentType(headers: RequestHeaders): boolean {
+    const values = new Set(
+        (headers ?? [])
+            .filter(([name]) => name.toLowerCase() === "content-type")
+            .map(([, value]) => value.trim())
+            .filter((v) => v !== ""),
+    );
+    if (values.size !== 1) return false;
+    const [mediaType, ...parameters] = [...values][0].split(";");
+    if (mediaType.trim().toLowerCase() !== "application/json") return false;
+    return parameters.every((p) => {
+        const charset = /^\s*charset\s*=(.*)$/is.exec(p)?.[1].trim();
+        if (charset === undefined) return true;
+        const unquoted = /^".*"$/s.test(charset) ? charset.slice(1, -1) : charset;
+        return ["utf-8", "utf8"].includes(unquoted.toLowerCase());
+    });
+}
+
+/** What POST /product/create must answer for this raw API Gateway body and headers (before the 409 check). */
+export function expectedCreate(
+    body: string | null | undefined,
+    isBase64Encoded: boolean,
+    headers: RequestHeaders = JSON_HEADERS,
+): CreateExpectation {
+    if (!acceptedContentType(headers)) return { status: 415 };
     if (body === null || body === undefined || body === "") return { status: 400 };
     const bytes = isBase64Encoded ? Buffer.from(body, "base64") : Buffer.from(body, "utf8");
     if (bytes.length > LIMIT_BYTES) return { status: 413 };
@@ -69,59 +110,127 @@ const randomCase = (s: string) =>
         .array(fc.boolean(), { minLength: s.length, maxLength: s.length })
         .map((up) => [...s].map((c, i) => (up[i] ? c.toUpperCase() : c.toLowerCase())).join(""));
 
-const CONTENT_TYPES = [
+/** Request headers as the client sent them, in order, duplicates possible; null = API Gateway passed null maps. */
+export type RequestHeaders = [string, string][] | null;
+export const JSON_HEADERS: RequestHeaders = [["Content-Type", "application/json"]];
+
+/** headers/multiValueHeaders as API Gateway (REST, proxy) builds them: names as sent, `headers` keeps the last value. */
+export function eventHeaders(raw: RequestHeaders): Pick<APIGatewayProxyEvent, "headers" | "multiValueHeaders"> {
+    if (raw === null)
+        return { headers: null, multiValueHeaders: null } as unknown as Pick<APIGatewayProxyEvent, "headers" | "multiValueHeaders">;
+    const last = new Map<string, string>();
+    const all = new Map<string, string[]>();
+    for (const [name, value] of raw) {
+        last.set(name, value);
+        all.set(name, [...(all.get(name) ?? []), value]);
+    }
+    // fromEntries defines own properties, so a header named "__proto__" stays a header.
+    return { headers: Object.fromEntries(last), multiValueHeaders: Object.fromEntries(all) };
+}
+
+const ACCEPTED_CONTENT_TYPES = [
     "application/json",
     "application/json; charset=utf-8",
     "APPLICATION/JSON",
+    "Application/Json;Charset=UTF-8",
+    'application/json; charset="utf-8"',
+    "application/json ; charset=utf8",
+    "application/json; version=1",
+    " application/json\t",
+];
+const REFUSED_CONTENT_TYPES = [
     "text/plain",
+    "text/plain;charset=UTF-8",
     "text/html",
     "application/x-www-form-urlencoded",
     "multipart/form-data; boundary=x",
     "application/octet-stream",
     "application/xml",
     "application/json; charset=latin1",
+    "application/json; charset=iso-8859-1",
+    "application/json; charset=utf-16",
+    'application/json; charset="utf-8',
+    "application/jsonp",
+    "application/merge-patch+json",
     "*/*",
     "",
     " ",
     "application/json\u0000",
     "😀",
+    "json",
 ];
 
-/** Request headers as API Gateway could deliver them: absent, empty, random casing, odd names and values. */
-export const headersArb: fc.Arbitrary<Record<string, string> | null> = fc.oneof(
-    fc.constant(null),
-    fc.constant({}),
+const contentTypeName = randomCase("content-type");
+const insertHeader = (others: [string, string][], header: [string, string], at: number) => {
+    const i = at % (others.length + 1);
+    return [...others.slice(0, i), header, ...others.slice(i)];
+};
+
+/** Headers other than Content-Type: odd names, odd values, random casing of common ones. */
+const otherHeadersArb: fc.Arbitrary<[string, string][]> = fc.array(
     fc
         .tuple(
-            randomCase("content-type"),
-            fc.oneof(fc.constantFrom(...CONTENT_TYPES), fc.string({ maxLength: 40 })),
-            fc.dictionary(
-                fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), randomCase("content-length"), randomCase("x-forwarded-for")),
-                fc.string({ maxLength: 60 }),
-                { maxKeys: 5 },
+            fc.oneof(
+                fc.string({ minLength: 1, maxLength: 20 }),
+                randomCase("content-length"),
+                randomCase("x-forwarded-for"),
+                fc.constantFrom("__proto__", "constructor", "Content-Type "),
             ),
+            fc.string({ maxLength: 60 }),
         )
-        .map(([name, value, extra]) => ({ ...extra, [name]: value })),
-    fc.dictionary(fc.string({ maxLength: 20 }), fc.string({ maxLength: 200 }), { maxKeys: 8 }),
+        .filter(([name]) => name.toLowerCase() !== "content-type"),
+    { maxLength: 5 },
+);
+
+/** An accepted Content-Type (any spelling of name and value) among odd other headers. */
+export const jsonHeadersArb: fc.Arbitrary<RequestHeaders> = fc
+    .tuple(contentTypeName, fc.constantFrom(...ACCEPTED_CONTENT_TYPES), otherHeadersArb, fc.nat())
+    .map(([name, value, others, at]) => insertHeader(others, [name, value], at));
+
+/** Everything else API Gateway could deliver: null maps, no Content-Type, a refused or random one, two of them. */
+export const oddHeadersArb: fc.Arbitrary<RequestHeaders> = fc.oneof(
+    fc.constant<RequestHeaders>(null),
+    fc.constant<RequestHeaders>([]),
+    otherHeadersArb,
+    fc
+        .tuple(
+            contentTypeName,
+            fc.oneof(fc.constantFrom(...REFUSED_CONTENT_TYPES), fc.string({ maxLength: 40 })),
+            otherHeadersArb,
+            fc.nat(),
+        )
+        .map(([name, value, others, at]) => insertHeader(others, [name, value], at)),
+    fc
+        .tuple(
+            contentTypeName,
+            contentTypeName,
+            fc.constantFrom(...ACCEPTED_CONTENT_TYPES, ...REFUSED_CONTENT_TYPES),
+            fc.constantFrom(...ACCEPTED_CONTENT_TYPES, ...REFUSED_CONTENT_TYPES),
+        )
+        .map(([n1, n2, v1, v2]): [string, string][] => [
+            [n1, v1],
+            [n2, v2],
+        ]),
+    fc.array(fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 200 })), { maxLength: 8 }),
+);
+
+/** Mostly an accepted Content-Type (so the body is what gets tested), sometimes anything else. */
+export const requestHeadersArb: fc.Arbitrary<RequestHeaders> = fc.oneof(
+    { weight: 3, arbitrary: jsonHeadersArb },
+    { weight: 1, arbitrary: oddHeadersArb },
 );
 
 export function createEventFor(
     body: string | null | undefined,
     isBase64Encoded: boolean,
-    headers: Record<string, string> | null = { "Content-Type": "application/json" },
+    headers: RequestHeaders = JSON_HEADERS,
 ): APIGatewayProxyEvent {
-    const multi = headers === null ? null : Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
-    return apiEvent({
-        body: body as string | null,
-        isBase64Encoded,
-        headers: headers as APIGatewayProxyEvent["headers"],
-        multiValueHeaders: multi as APIGatewayProxyEvent["multiValueHeaders"],
-    });
+    return apiEvent({ body: body as string | null, isBase64Encoded, ...eventHeaders(headers) });
 }
 
 export function findEventFor(
     pathParameters: Record<string, string | undefined> | null,
-    headers: Record<string, string> | null = {},
+    headers: RequestHeaders = [],
 ): APIGatewayProxyEvent {
     const id = pathParameters?.id;
     const path = `/product/find/${id ?? ""}`;
@@ -130,8 +239,7 @@ export function findEventFor(
         path,
         resource: "/product/find/{id}",
         pathParameters: pathParameters as APIGatewayProxyEvent["pathParameters"],
-        headers: headers as APIGatewayProxyEvent["headers"],
-        multiValueHeaders: headers === null ? (null as unknown as APIGatewayProxyEvent["multiValueHeaders"]) : {},
+        ...eventHeaders(headers),
     });
 }
 
@@ -146,24 +254,21 @@ export const validIdArb: fc.Arbitrary<string> = fc
     )
     .filter(isValidId);
 
+/** Characters that are valid in both text fields and tend to break things. */
 const TRICKY = [
-    "\u0000",
     '"',
     "\\",
     "/",
-    "\u2028",
-    "\u2029",
     "\ufeff",
     "😀",
     "e\u0301",
-    "\u202e",
+    "\u200b",
+    "\u200e",
     "<script>alert(1)</script>",
     "${jndi:x}",
     "%00",
     "' OR 1=1 --",
     " ",
-    "\t",
-    "\n",
     "\u00a0",
     "𝕏",
     "👩‍👩‍👧",
@@ -180,15 +285,25 @@ const fitTo = (s: string, n: number) => {
     return Array.from({ length: n }, (_, i) => cps[i % cps.length]).join("");
 };
 
-export const validTextArb = (max: number): fc.Arbitrary<string> =>
-    fc
+/** Only in a (multi-line) description. */
+const DESCRIPTION_ONLY = ["\t", "\n", "\r\n", "\u2028", "\u2029"];
+
+export const validTextArb = (field: TextField): fc.Arbitrary<string> => {
+    const max = MAX_CHARS[field];
+    const tricky = field === "description" ? [...TRICKY, ...DESCRIPTION_ONLY] : TRICKY;
+    // Random code points are often controls ("binary" favours small ones): swap those for a visible character
+    // rather than filtering most strings away. The broken-field generators below insert them on purpose.
+    const refused = new RegExp(REFUSED_CHARS[field].source, "gu");
+    return fc
         .oneof(
             { weight: 4, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: Math.min(max, 120), size: "max" }) },
             { weight: 2, arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }) },
-            { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...TRICKY), minLength: 1, maxLength: 30 }) },
+            { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...tricky), minLength: 1, maxLength: 30 }) },
             { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 4 }).map((s) => fitTo(s, max)) },
         )
-        .filter((s) => validText(s, max));
+        .map((s) => s.replace(refused, "\u00b7"))
+        .filter((s) => validText(s, field));
+};
 
 /** A valid price: its JSON text as sent (number or decimal string, several spellings) and the stored number. */
 export const validPriceArb: fc.Arbitrary<{ json: string; value: number }> = fc
@@ -226,21 +341,21 @@ export interface ValidCase {
     product: Product;
     body: string;
     isBase64Encoded: boolean;
-    headers: Record<string, string> | null;
+    headers: RequestHeaders;
 }
 
 /** A valid create request in many spellings: key order, whitespace, escapes, price form, base64 (± BOM), headers. */
 export const validCaseArb: fc.Arbitrary<ValidCase> = fc
     .record({
         id: validIdArb,
-        title: validTextArb(200),
-        description: validTextArb(2000),
+        title: validTextArb("title"),
+        description: validTextArb("description"),
         price: validPriceArb,
         order: fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4, maxLength: 4 }),
         ws: WS,
         asciiOnly: fc.boolean(),
         encoding: fc.constantFrom("plain", "plain", "base64", "base64+bom"),
-        headers: headersArb,
+        headers: jsonHeadersArb,
     })
     .map(({ id, title, description, price, order, ws, asciiOnly, encoding, headers }) => {
         const spell = (ascii: boolean) => {
@@ -272,6 +387,7 @@ export interface BrokenCase {
     what: string;
     id: string; // the (valid) id of the base product; the body may carry a broken one
     body: string;
+    message?: string; // the exact 400 message, where the contract fixes it
 }
 
 const anyJson = fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v) ?? "null");
@@ -281,7 +397,27 @@ const insertAt = (s: string, piece: string, at: number) => {
     const i = at % (cps.length + 1);
     return [...cps.slice(0, i), piece, ...cps.slice(i)].join("");
 };
-const WHITESPACE = [" ", "\t", "\n", "\r", "\u00a0", "\u2003", "\u3000", "\ufeff", "\u2028", "\v", "\f"];
+const WHITESPACE = [" ", "\t", "\n", "\r", "\u00a0", "\u2003", "\u3000", "\ufeff", "\u2028", "\v", "\f", "\u0085"];
+/** Invisible, so blank: zero-width space/non-joiner/joiner, word joiner, soft hyphen, Mongolian vowel separator,
+ * Hangul filler, variation selector, combining grapheme joiner, invisible times, a tag character, LRM. */
+const INVISIBLE = [
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\u00ad",
+    "\u180e",
+    "\u3164",
+    "\ufe0f",
+    "\u034f",
+    "\u2062",
+    "\u{e0041}",
+    "\u200e",
+];
+const LINE_BREAKS = ["\n", "\r", "\u0085", "\u2028", "\u2029"];
+const controlChar = fc.oneof(fc.integer({ min: 0, max: 0x1f }), fc.integer({ min: 0x7f, max: 0x9f })).map((c) => String.fromCodePoint(c));
+const bidiChar = fc.constantFrom(..."\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069");
+const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 
 const brokenId: fc.Arbitrary<[string, string | undefined]> = fc.oneof(
     fc.constant<[string, string | undefined]>(["missing", undefined]),
@@ -309,9 +445,30 @@ const brokenId: fc.Arbitrary<[string, string | undefined]> = fc.oneof(
         .map((s): [string, string] => ["random string", JSON.stringify(s)]),
 );
 
-const brokenText = (max: number): fc.Arbitrary<[string, string | undefined]> =>
-    fc.oneof(
-        fc.constant<[string, string | undefined]>(["missing", undefined]),
+/** [label, JSON text or undefined (field left out), the exact message when the contract fixes it] */
+type Broken = [string, string | undefined, string?];
+
+/** Valid text one code point short of the limit, so inserting one character breaks exactly one rule. */
+const roomForOneMore = (field: TextField) =>
+    validTextArb(field)
+        .map((s) => [...s].slice(0, MAX_CHARS[field] - 1).join(""))
+        .filter((s) => validText(s, field));
+
+/** One refused character (`pieces`) inserted into valid text, with the message that must name it. */
+const withInserted = (field: TextField, pieces: fc.Arbitrary<string>, label: string, what: string) =>
+    fc
+        .tuple(roomForOneMore(field), pieces, fc.nat())
+        .map(([s, c, at]): Broken => [
+            `${label} ${codePoint(c)}`,
+            JSON.stringify(insertAt(s, c, at)),
+            `${field} must not contain ${what} (${codePoint(c)})`,
+        ]);
+
+const brokenText = (field: TextField): fc.Arbitrary<Broken> => {
+    const max = MAX_CHARS[field];
+    const allowedControls = field === "description" ? ["\t", "\n", "\r"] : LINE_BREAKS;
+    return fc.oneof(
+        fc.constant<Broken>(["missing", undefined]),
         fc.constantFrom<[string, string]>(
             ["null", "null"],
             ["number", "7"],
@@ -321,18 +478,25 @@ const brokenText = (max: number): fc.Arbitrary<[string, string | undefined]> =>
             ["empty", '""'],
         ),
         fc
-            .string({ unit: fc.constantFrom(...WHITESPACE), minLength: 1, maxLength: 20 })
-            .map((s): [string, string] => ["blank", JSON.stringify(s)]),
+            .string({ unit: fc.constantFrom(...WHITESPACE, ...INVISIBLE), minLength: 1, maxLength: 20 })
+            .map((s): Broken => ["blank", JSON.stringify(s), `${field} must not be empty`]),
         fc
             .tuple(
                 fc.string({ unit: "binary", minLength: 1, maxLength: 3 }).filter((s) => s.trim().length > 0),
                 fc.integer({ min: 1, max: 50 }),
             )
-            .map(([s, extra]): [string, string] => ["too long", JSON.stringify(fitTo(s, max + extra))]),
-        fc
-            .tuple(validTextArb(max - 1), lone, fc.nat())
-            .map(([s, l, at]): [string, string] => ["lone surrogate", JSON.stringify(insertAt(s, l, at))]),
+            .map(([s, extra]): Broken => ["too long", JSON.stringify(fitTo(s, max + extra))]),
+        fc.tuple(roomForOneMore(field), lone, fc.nat()).map(([s, l, at]): Broken => ["lone surrogate", JSON.stringify(insertAt(s, l, at))]),
+        withInserted(
+            field,
+            controlChar.filter((c) => !allowedControls.includes(c)),
+            "control character",
+            "control characters",
+        ),
+        withInserted(field, bidiChar, "bidi override/isolate", "bidirectional override or isolate characters"),
+        ...(field === "title" ? [withInserted(field, fc.constantFrom(...LINE_BREAKS), "line break", "line breaks")] : []),
     );
+};
 
 const BAD_PRICE_STRINGS = [
     "",
@@ -411,8 +575,8 @@ export const brokenCaseArb: fc.Arbitrary<BrokenCase> = fc
         base: validCaseArb.filter((c) => !c.isBase64Encoded),
         field: fc.constantFrom<BrokenField>("id", "title", "description", "price", "unknown"),
         id: brokenId,
-        title: brokenText(200),
-        description: brokenText(2000),
+        title: brokenText("title"),
+        description: brokenText("description"),
         price: brokenPrice,
         extra: fc.tuple(unknownKey, anyJson),
         ws: WS,
@@ -426,16 +590,19 @@ export const brokenCaseArb: fc.Arbitrary<BrokenCase> = fc
             ["price", JSON.stringify(p.price)],
         ];
         let what: string;
+        let message: string | undefined;
         if (field === "unknown") {
             pairs.splice(extra[0].length % 5, 0, [extra[0], extra[1]]);
             what = `unknown key ${JSON.stringify(extra[0])}`;
+            message = "1 unknown field (allowed: id, title, description, price)"; // counted, never named
         } else {
-            const [label, text] = { id, title, description, price }[field];
+            const [label, text, expected] = ({ id, title, description, price } as Record<string, Broken>)[field];
             pairs.find(([k]) => k === field)![1] = text;
             what = `${field}: ${label}`;
+            message = expected;
         }
         const kept = pairs.filter((x): x is [string, string] => x[1] !== undefined);
-        return { field, what, id: p.id, body: objectText(kept, ws) };
+        return { field, what, id: p.id, body: objectText(kept, ws), ...(message === undefined ? {} : { message }) };
     });
 
 // ---- random bodies -----------------------------------------------------------------------------------------------
@@ -443,7 +610,7 @@ export interface RawCase {
     kind: string;
     body: string | null | undefined;
     isBase64Encoded: boolean;
-    headers: Record<string, string> | null;
+    headers: RequestHeaders;
 }
 
 const JSONISH = [
@@ -572,7 +739,7 @@ export const rawCaseArb: fc.Arbitrary<RawCase> = fc
                 })),
             { weight: 2, arbitrary: sized },
         ),
-        headersArb,
+        requestHeadersArb,
     )
     .map(([c, headers]) => ({ kind: c.kind, body: c.body, isBase64Encoded: c.isBase64Encoded, headers }));
 

@@ -3,7 +3,9 @@
  * functions/create-product.ts and functions/find-product.ts, in-process, with a real dynalite behind the
  * SDK (no mocked client). Every generated input is checked for:
  *   - never a 5xx, never a rejected handler promise;
- *   - Content-Type application/json, never isBase64Encoded, a JSON body, and on every 4xx a non-empty `message`;
+ *   - Content-Type application/json, nosniff, no-store, never isBase64Encoded, a JSON body, and on every 4xx a
+ *     non-empty `message` in printable ASCII (no client text such as control characters is ever reflected);
+ *   - the Content-Type rule first (415 unless exactly one application/json, UTF-8 or no charset), then the body;
  *   - the status the documented contract demands (independent oracle in ./arbitraries.ts);
  *   - rejected creates write nothing: the table holds exactly the products some create answered 201 for
  *     (item count checked every 250 requests and after each property, full content at the end; near-valid
@@ -24,9 +26,11 @@ import {
     expectedCreate,
     findEventFor,
     findParamsArb,
-    headersArb,
     isValidId,
+    jsonHeadersArb,
+    oddHeadersArb,
     rawCaseArb,
+    requestHeadersArb,
     validCaseArb,
     validIdArb,
     type CreateExpectation,
@@ -53,9 +57,10 @@ const P = {
     raw: "create: raw/base64/huge bodies",
     roundTrip: "create→find: valid products round-trip",
     find: "find: ids in the path",
-    headers: "create: headers are irrelevant (metamorphic)",
+    contentType: "create: Content-Type of valid products",
+    headers: "create: other headers irrelevant (metamorphic)",
 };
-const RUNS = { jsonValues: 2000, nearValid: 2000, rawBodies: 2000, roundTrip: 2500, findIds: 2000, headers: 1000 };
+const RUNS = { jsonValues: 2000, nearValid: 2000, rawBodies: 2000, roundTrip: 2500, findIds: 2000, contentType: 1000, headers: 1000 };
 
 describe("robustness: generated inputs against the real handlers + dynalite", function () {
     this.timeout(120_000);
@@ -130,9 +135,9 @@ describe("robustness: generated inputs against the real handlers + dynalite", fu
             fc.dictionary(fc.constantFrom("id", "title", "description", "price", "Price", ""), json).map((o) => JSON.stringify(o)),
         );
         await fc.assert(
-            fc.asyncProperty(body, headersArb, async (b, headers) => {
+            fc.asyncProperty(body, requestHeadersArb, async (b, headers) => {
                 tick(P.json);
-                await checkCreate(P.json, createEventFor(b, false, headers), expectedCreate(b, false));
+                await checkCreate(P.json, createEventFor(b, false, headers), expectedCreate(b, false, headers));
             }),
             params(RUNS.jsonValues),
         );
@@ -148,6 +153,7 @@ describe("robustness: generated inputs against the real handlers + dynalite", fu
                 if (exp.status === 400) {
                     const named = c.field === "unknown" ? /unknown field/ : new RegExp(`\\b${c.field}\\b`);
                     expect(body.message, c.what).to.match(named);
+                    if (c.message !== undefined) expect(body.message, c.what).to.equal(c.message);
                 }
                 if (isValidId(c.id)) {
                     const { Item } = await db.doc.send(
@@ -164,7 +170,11 @@ describe("robustness: generated inputs against the real handlers + dynalite", fu
         await fc.assert(
             fc.asyncProperty(rawCaseArb, async (c) => {
                 tick(P.raw);
-                await checkCreate(P.raw, createEventFor(c.body, c.isBase64Encoded, c.headers), expectedCreate(c.body, c.isBase64Encoded));
+                await checkCreate(
+                    P.raw,
+                    createEventFor(c.body, c.isBase64Encoded, c.headers),
+                    expectedCreate(c.body, c.isBase64Encoded, c.headers),
+                );
             }),
             params(RUNS.rawBodies),
         );
@@ -174,7 +184,7 @@ describe("robustness: generated inputs against the real handlers + dynalite", fu
         await fc.assert(
             fc.asyncProperty(validCaseArb, async (c) => {
                 tick(P.roundTrip);
-                const exp = expectedCreate(c.body, c.isBase64Encoded);
+                const exp = expectedCreate(c.body, c.isBase64Encoded, c.headers);
                 expect(exp, "generator/oracle agree the product is valid").to.deep.equal({ status: 201, product: c.product });
                 await checkCreate(P.roundTrip, createEventFor(c.body, c.isBase64Encoded, c.headers), exp);
                 const found = await invoke(find, findEventFor({ id: c.product.id }, c.headers));
@@ -191,7 +201,7 @@ describe("robustness: generated inputs against the real handlers + dynalite", fu
         const existing = [...model.items.keys()];
         expect(existing.length, "the round-trip property ran first").to.be.greaterThan(100);
         await fc.assert(
-            fc.asyncProperty(findParamsArb(existing), headersArb, async (pp, headers) => {
+            fc.asyncProperty(findParamsArb(existing), requestHeadersArb, async (pp, headers) => {
                 tick(P.find);
                 const { status, body } = await invoke(find, findEventFor(pp, headers));
                 sawStatus(P.find, status);
@@ -209,7 +219,28 @@ describe("robustness: generated inputs against the real handlers + dynalite", fu
         );
     });
 
-    it(`create: headers never change the outcome of a rejected request (${runs(RUNS.headers)} inputs, 2 calls each)`, async () => {
+    it(`create: a valid product is 415 and written nowhere unless the Content-Type is accepted (${runs(RUNS.contentType)} inputs)`, async () => {
+        const headers = fc.oneof(jsonHeadersArb, oddHeadersArb);
+        await fc.assert(
+            fc.asyncProperty(validCaseArb, headers, async (c, h) => {
+                tick(P.contentType);
+                const exp = expectedCreate(c.body, c.isBase64Encoded, h);
+                const { status } = await checkCreate(P.contentType, createEventFor(c.body, c.isBase64Encoded, h), exp);
+                if (exp.status === 415) {
+                    const { Item } = await db.doc.send(
+                        new GetCommand({ TableName: db.tableName, Key: { id: c.product.id }, ConsistentRead: true }),
+                    );
+                    expect(Item, `item ${c.product.id} after a 415`).to.deep.equal(model.items.get(c.product.id));
+                } else {
+                    expect(status, "accepted Content-Type").to.be.oneOf([201, 409]);
+                }
+            }),
+            // Another seed than the round-trip property's, whose ids (same arbitrary, same seed) all exist by now.
+            { ...params(RUNS.contentType), seed: SEED + 1 },
+        );
+    });
+
+    it(`create: headers besides an accepted Content-Type never change the outcome of a rejected request (${runs(RUNS.headers)} inputs, 2 calls each)`, async () => {
         const rejected = fc
             .oneof(
                 brokenCaseArb.map((c) => ({ body: c.body as string | null | undefined, isBase64Encoded: false })),
@@ -217,7 +248,7 @@ describe("robustness: generated inputs against the real handlers + dynalite", fu
             )
             .filter((c) => expectedCreate(c.body, c.isBase64Encoded).status !== 201);
         await fc.assert(
-            fc.asyncProperty(rejected, headersArb, async (c, headers) => {
+            fc.asyncProperty(rejected, jsonHeadersArb, async (c, headers) => {
                 tick(P.headers);
                 const exp = expectedCreate(c.body, c.isBase64Encoded);
                 const plain = await checkCreate(P.headers, createEventFor(c.body, c.isBase64Encoded), exp);

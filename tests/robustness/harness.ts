@@ -75,8 +75,10 @@ const show = (v: unknown, max = 300) => {
  * Invokes a handler and checks what must hold for EVERY response, whatever the input:
  *   - the promise resolves (a rejection would be a Lambda error → a bare 502 from API Gateway);
  *   - status is an integer 200..499 (never a 5xx for anything a client can send);
- *   - Content-Type: application/json, isBase64Encoded never true, body is JSON;
- *   - every 4xx body is an object whose `message` is a non-empty string.
+ *   - Content-Type: application/json, X-Content-Type-Options: nosniff, Cache-Control: no-store;
+ *   - isBase64Encoded never true, body is JSON;
+ *   - every 4xx body is an object whose `message` is a non-empty string of printable ASCII: whatever the
+ *     input, no control, bidi or other client-supplied character is reflected.
  * Returns the status and parsed body.
  */
 export async function invoke(
@@ -89,11 +91,13 @@ export async function invoke(
     } catch (err) {
         throw new Error(`handler promise rejected: ${(err as Error)?.stack ?? err}`);
     }
-    const where = `${event.httpMethod} body=${show(event.body)} b64=${event.isBase64Encoded} pathParameters=${show(event.pathParameters)}`;
+    const where = `${event.httpMethod} body=${show(event.body)} b64=${event.isBase64Encoded} pathParameters=${show(event.pathParameters)} headers=${show(event.multiValueHeaders)}`;
     expect(res, `result object (${where})`).to.be.an("object");
     expect(Number.isInteger(res.statusCode), `integer status (${where})`).to.equal(true);
     expect(res.statusCode, `no 5xx; got body ${show(res.body)} (${where})`).to.be.within(200, 499);
     expect(header(res, "Content-Type"), `Content-Type (${where})`).to.equal("application/json");
+    expect(header(res, "X-Content-Type-Options"), `X-Content-Type-Options (${where})`).to.equal("nosniff");
+    expect(header(res, "Cache-Control"), `Cache-Control (${where})`).to.equal("no-store");
     expect(res.isBase64Encoded === true, `isBase64Encoded (${where})`).to.equal(false);
     expect(res.body, `body is a string (${where})`).to.be.a("string");
     let body: any;
@@ -106,6 +110,7 @@ export async function invoke(
         expect(body, `4xx body is an object (${where})`).to.be.an("object").that.is.not.null;
         expect(body.message, `4xx message (${where})`).to.be.a("string");
         expect(body.message.trim(), `4xx message not blank (${where})`).not.to.equal("");
+        expect(body.message, `4xx message is printable ASCII (${where})`).to.match(/^[\x20-\x7e]+$/);
     }
     return { status: res.statusCode, body, res };
 }

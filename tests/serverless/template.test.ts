@@ -164,13 +164,16 @@ function describeTemplate(label: string, stage: string, region: string) {
             });
         });
 
-        it("creates both log groups with 30-day retention", () => {
-            const groups = entries(t, "AWS::Logs::LogGroup").map(([, r]) => r.Properties!);
+        it("creates both log groups with 30-day retention, retained on delete/replace", () => {
+            const found = entries(t, "AWS::Logs::LogGroup");
+            const groups = found.map(([, r]) => r.Properties!);
             expect(groups.map((g) => g.LogGroupName).sort()).to.deep.equal([
                 `/aws/lambda/${prefix}-createProduct`,
                 `/aws/lambda/${prefix}-findProduct`,
             ]);
             for (const g of groups) expect(g.RetentionInDays).to.equal(30);
+            // scripts/ci-sls-api-stage-extension.js: the execution role may not delete log groups, so CloudFormation must not try
+            for (const [id, r] of found) expect([r.DeletionPolicy, r.UpdateReplacePolicy], id).to.deep.equal(["Retain", "Retain"]);
             for (const id of ["CreateProductLambdaFunction", "FindProductLambdaFunction"]) {
                 expect([t.Resources[id].DependsOn].flat()).to.include(id.replace("LambdaFunction", "LogGroup"));
             }
@@ -301,7 +304,7 @@ for (const [stage, region] of [
 }
 
 describeTemplate("stage dev in us-east-1", "dev", "us-east-1");
-// The longest stage config.ts and scripts/ci-deploy.sh accept (16 chars) and another region: nothing is hard-coded to dev /
+// The longest stage components/identifiers.ts accepts (16 chars) and another region: nothing is hard-coded to dev /
 // us-east-1 and every name still fits its limit.
 describeTemplate("a 16-character stage in eu-west-1", "perf-test-012345", "eu-west-1");
 
