@@ -222,24 +222,18 @@ async function main(): Promise<void> {
         if (r.status !== 0) log(`npm test exited ${r.status}${r.timedOut ? " (timed out)" : ""}; last output:\n${r.output.slice(-1500)}`);
     }
 
+    /** One spec file alone, serially, as a developer runs it (not through .mocharc's parallel suite). */
+    const runSpecAlone = (spec: string, timeoutMs: number) =>
+        timeAsync(
+            join(ROOT, "node_modules", ".bin", "mocha"),
+            ["--no-config", "-r", "ts-node/register/transpile-only", "--extension", "ts", "--timeout", "180000", spec],
+            { timeoutMs },
+        );
+
     let deploySuite: { ms: number; status: number | null; passing?: number; steps: { label: string; ms: number }[] } | undefined;
     if (!skipTests) {
         log("deploy suite against moto (tests/deploy, once)");
-        const mocha = join(ROOT, "node_modules", ".bin", "mocha");
-        const r = await timeAsync(
-            mocha,
-            [
-                "--no-config",
-                "-r",
-                "ts-node/register/transpile-only",
-                "--extension",
-                "ts",
-                "--timeout",
-                "180000",
-                "tests/deploy/deploy.test.ts",
-            ],
-            { timeoutMs: 300_000 },
-        );
+        const r = await runSpecAlone("tests/deploy/deploy.test.ts", 300_000);
         deploySuite = {
             ms: r.ms,
             status: r.status,
@@ -247,6 +241,27 @@ async function main(): Promise<void> {
             steps: [...r.output.matchAll(/timing: (.+): (\d+) ms/g)].map((m) => ({ label: m[1], ms: Number(m[2]) })),
         };
         if (r.status !== 0) log(`deploy suite exited ${r.status}; last output:\n${r.output.slice(-1500)}`);
+    }
+
+    // The pipeline rehearsal alone: push-to-prod time of execution (a) in moto, and its ratio to the sum of its
+    // Deploy actions (what the execution spends outside the deploys: Test, smoke tests, approval, orchestration).
+    let rehearsalRun: { ms: number; status: number | null; pushToProdMs?: number; deployMs: number; testMs?: number } | undefined;
+    if (!skipTests) {
+        log("pipeline rehearsal (tests/pipeline/rehearsal.test.ts, once)");
+        const r = await runSpecAlone("tests/pipeline/rehearsal.test.ts", 400_000);
+        const actions = [...r.output.matchAll(/timing: \(a\) action ([^/]+)\/(\S+): (\d+) ms/g)].map((m) => ({
+            stage: m[1],
+            action: m[2],
+            ms: Number(m[3]),
+        }));
+        rehearsalRun = {
+            ms: r.ms,
+            status: r.status,
+            pushToProdMs: Number(/timing: execution \(a\), push to prod: (\d+) ms/.exec(r.output)?.[1] ?? NaN),
+            deployMs: actions.filter((a) => a.action === "Deploy").reduce((sum, a) => sum + a.ms, 0),
+            testMs: actions.find((a) => a.stage === "Test")?.ms,
+        };
+        if (r.status !== 0) log(`rehearsal exited ${r.status}; last output:\n${r.output.slice(-1500)}`);
     }
 
     // ---- report ---------------------------------------------------------------------------------------------
@@ -404,6 +419,14 @@ async function main(): Promise<void> {
         );
     }
 
+    if (rehearsalRun) {
+        const { pushToProdMs = NaN, deployMs, testMs } = rehearsalRun;
+        out.push(
+            `   pipeline rehearsal (alone): ${ms(rehearsalRun.ms)}, exit ${rehearsalRun.status}; execution (a) push to prod ${ms(pushToProdMs)} = ` +
+                `${ratio(pushToProdMs / deployMs)} the sum of its Deploy actions (${ms(deployMs)}); its Test action ${testMs === undefined ? "?" : ms(testMs)}`,
+        );
+    }
+
     // ---- budgets ----------------------------------------------------------------------------------------------
     const budgets: Budget[] = [];
     for (const s of sizes) {
@@ -554,6 +577,16 @@ async function main(): Promise<void> {
                   status: deploySuite.status,
                   passing: deploySuite.passing,
                   steps: deploySuite.steps.map((st) => ({ ...st, overSlsPackage: r1(st.ms / slsMs) })),
+              }
+            : "skipped",
+        rehearsal: rehearsalRun
+            ? {
+                  ms: Math.round(rehearsalRun.ms),
+                  status: rehearsalRun.status,
+                  pushToProdMs: rehearsalRun.pushToProdMs,
+                  deployActionsMs: rehearsalRun.deployMs,
+                  testActionMs: rehearsalRun.testMs,
+                  pushToProdOverDeploys: r1((rehearsalRun.pushToProdMs ?? NaN) / rehearsalRun.deployMs),
               }
             : "skipped",
         budgets: budgets.map((b) => ({ ...b, result: b.pass ? "PASS" : "FAIL" })),

@@ -244,6 +244,11 @@ describe("pipeline rehearsal: the tools stack's pipeline, push to prod, against 
     describe("(a) a push goes to prod: Source → Test → dev → Approve-prod (approved) → prod", () => {
         before(async () => {
             first = await timed("execution (a), push to prod", () => rehearsal.start({ sources: { Source: source("HEAD", 1) } }));
+            // each action's wall time, for npm run bench (orchestration overhead = execution / sum of Deploy actions)
+            for (const stage of first.stages) {
+                for (const action of stage.actions)
+                    console.log(`      timing: (a) action ${stage.name}/${action.actionName}: ${action.durationMs} ms`);
+            }
         });
 
         it("succeeds through every stage of the evaluated pipeline, in its order", () => {
