@@ -1,35 +1,19 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { ApiRoute, FUNCTION_SETTINGS as ROUTE_FUNCTION_SETTINGS, ROUTES, TABLE_ENV } from "../functions/route-table";
 import { SERVICE_NAME } from "./domain";
 import { serviceNames } from "./naming";
 import { AccountContext, functionRolePolicy, lambdaTrustPolicy } from "./policies";
 
-/** A function of the API and the route that invokes it. serverless.yml declares the same (a parity test checks). */
-export interface ProductApiRoute {
-    /** Serverless function key; the function is named `<service>-<stage>-<functionKey>`. */
-    readonly functionKey: string;
-    /** Bundle built by `npm run build`: `build/<bundle>.zip`, handler `index.handler`. */
-    readonly bundle: string;
-    readonly method: "GET" | "POST";
-    /** Path below the stage, without a leading slash; `{name}` is a path parameter. */
-    readonly path: string;
-}
+/** A function of the API and the route that invokes it: an entry of the route table (functions/routes.json). */
+export type ProductApiRoute = ApiRoute;
 
-export const PRODUCT_API_ROUTES: readonly ProductApiRoute[] = [
-    { functionKey: "createProduct", bundle: "create-product", method: "POST", path: "product/create" },
-    { functionKey: "findProduct", bundle: "find-product", method: "GET", path: "product/find/{id}" },
-];
+/** The route table's routes; serverless.yml renders its functions from the same table. */
+export const PRODUCT_API_ROUTES: readonly ProductApiRoute[] = ROUTES;
 
-/** Function and stage settings, the same as serverless.yml's provider block. */
-export const FUNCTION_SETTINGS = {
-    runtime: "nodejs22.x",
-    architecture: "arm64",
-    memorySize: 256,
-    timeoutSeconds: 10,
-    handler: "index.handler",
-    tableNameVariable: "PRODUCTS_TABLE_NAME",
-} as const;
+/** Function settings (the route table's, which serverless.yml's provider block reads) and the table's variable. */
+export const FUNCTION_SETTINGS = { ...ROUTE_FUNCTION_SETTINGS, tableNameVariable: TABLE_ENV } as const;
 export const STAGE_THROTTLING = { rateLimit: 50, burstLimit: 100 } as const;
 
 export interface ProductApiArgs {

@@ -1,5 +1,6 @@
 /**
- * Builds the Lambda artifacts both deployers ship (handler string `index.handler`):
+ * Builds the Lambda artifacts both deployers ship, one per route of functions/routes.json (handler string
+ * `index.handler`, the route table's functionSettings.handler):
  *
  *   build/<fn>/index.js     esbuild bundle (node22, cjs, minified, AWS SDK bundled at the pinned version)
  *   build/<fn>.zip          deterministic zip holding only index.js (fixed timestamp and mode: the same
@@ -16,13 +17,17 @@
  * Usage: ts-node --transpile-only scripts/build-functions.ts [--full-credential-chain]
  */
 import { build as esbuild, type Plugin } from "esbuild";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
+import { FUNCTION_SETTINGS, ROUTES } from "../functions/route-table";
 
 export const ROOT = resolve(__dirname, "..");
-export const FUNCTIONS = ["create-product", "find-product"] as const;
-export type FunctionName = (typeof FUNCTIONS)[number];
+/** One bundle per route of the route table (functions/routes.json): functions/<bundle>.ts → build/<bundle>.zip. */
+export const FUNCTIONS: readonly string[] = ROUTES.map((r) => r.bundle);
+export type FunctionName = string;
+/** The file in each zip that the handler string names (`index` of `index.handler`). */
+const HANDLER_FILE = `${FUNCTION_SETTINGS.handler.slice(0, FUNCTION_SETTINGS.handler.lastIndexOf("."))}.js`;
 
 export interface BuildOptions {
     outDir?: string; // default <repo>/build
@@ -104,14 +109,23 @@ export function zipSingleFile(name: string, data: Buffer): Buffer {
 }
 
 // ---- build ---------------------------------------------------------------------------------------------
+/**
+ * Replaces `path` in one step (a rename within its directory): a reader — `npm start` in another process, a
+ * deploy packaging build/ — sees the old file or the new one, never none or half of one, even while builds overlap.
+ */
+function writeAtomically(path: string, data: string | Buffer): void {
+    const scratch = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    writeFileSync(scratch, data);
+    renameSync(scratch, path);
+}
+
 export async function buildFunctions(options: BuildOptions = {}): Promise<BuiltFunction[]> {
     const outDir = options.outDir ?? join(ROOT, "build");
     const results: BuiltFunction[] = [];
     for (const name of FUNCTIONS) {
         const dir = join(outDir, name);
-        rmSync(dir, { recursive: true, force: true });
         mkdirSync(dir, { recursive: true });
-        const bundlePath = join(dir, "index.js");
+        const bundlePath = join(dir, HANDLER_FILE);
         const out = await esbuild({
             absWorkingDir: ROOT,
             entryPoints: [join(ROOT, "functions", `${name}.ts`)],
@@ -129,12 +143,12 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<BuiltF
             plugins: options.fullCredentialChain ? [] : [envCredentialsPlugin],
         });
         const code = Buffer.from(out.outputFiles[0].contents);
-        writeFileSync(bundlePath, code);
-        const zip = zipSingleFile("index.js", code);
+        writeAtomically(bundlePath, code);
+        const zip = zipSingleFile(HANDLER_FILE, code);
         const zipPath = join(outDir, `${name}.zip`);
-        writeFileSync(zipPath, zip);
+        writeAtomically(zipPath, zip);
         const metaPath = join(outDir, `${name}.meta.json`);
-        writeFileSync(metaPath, JSON.stringify(out.metafile, null, 2));
+        writeAtomically(metaPath, JSON.stringify(out.metafile, null, 2));
         results.push({ name, bundle: bundlePath, zip: zipPath, meta: metaPath, rawBytes: code.length, zipBytes: zip.length });
     }
     if (!options.quiet) {

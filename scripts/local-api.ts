@@ -1,7 +1,7 @@
 /**
  * Local product API (`npm start`): embedded dynalite + a small API Gateway (REST, Lambda proxy) emulator that
- * serves the routes declared in serverless.yml by invoking the SAME bundles the deployers ship
- * (build/<fn>/index.js, from functions.<key>.package.artifact = build/<fn>.zip).
+ * serves the routes of the route table (functions/routes.json, which serverless.yml and ProductApi read too) by
+ * invoking the SAME bundles the deployers ship (build/<bundle>/index.js, zipped as build/<bundle>.zip).
  *
  *   npm start                       # in-memory table, http://localhost:3000
  *   npm start -- --port 4000 --data-dir .local-data    # persist the table to disk (.local-data is gitignored)
@@ -16,16 +16,15 @@
  * that throws comes back as HTTP 200. Here it comes back as API Gateway does it: 502 {"message":"Internal server error"}.
  *
  * Gateway semantics (differences from API Gateway are deliberate and listed):
- *   - routes come from serverless.yml `functions.<key>.events[].http` ({path, method} or the "METHOD path"
- *     shorthand; method `any` matches all); path parameters `{name}` (one segment) and `{name+}` (greedy),
- *     values URL-decoded. Serverless `${...}` variables in a route or artifact are rejected with a clear error;
- *     elsewhere in the file they are ignored. Function `environment` blocks are not applied: the handlers get
- *     PRODUCTS_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION and fake credentials from here.
+ *   - routes come from the route table (functions/routes.json: functionKey, method, path, bundle; the function
+ *     settings' handler and timeout); path parameters `{name}` (one segment) and `{name+}` (greedy), values
+ *     URL-decoded; method ANY (tests' throwaway functions) matches all. The handlers get the table's variable
+ *     (TABLE_ENV), AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION and fake credentials from here.
  *   - unknown path → 404 {"message":"Not Found"}.
  *   - known path, undeclared method → 405 {"message":"Method Not Allowed"} + Allow header. (API Gateway REST
  *     answers 403 {"message":"Missing Authentication Token"} for both cases; 405 says what is actually wrong.)
  *   - handler throws / returns a malformed result → 502 {"message":"Internal server error"};
- *     runs past the function timeout (yml timeout, default 6 s) → 504 {"message":"Endpoint request timed out"}.
+ *     runs past the function timeout (the route table's timeoutSeconds) → 504 {"message":"Endpoint request timed out"}.
  *   - request bodies over 10 MB → 413 (API Gateway's payload limit). Bodies reach the handler as UTF-8 text
  *     with isBase64Encoded false (no binaryMediaTypes).
  *   - request headers reach the handler as API Gateway passes them: names spelled as the client sent them,
@@ -37,17 +36,18 @@
  */
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { DEFAULT_SCHEMA, load as loadYaml, Type } from "js-yaml";
+import { DEFAULT_SCHEMA, Type } from "js-yaml";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { SERVICE_NAME } from "../components/domain";
+import { FUNCTION_SETTINGS, ROUTES, TABLE_ENV } from "../functions/route-table";
 
 const ROOT = resolve(__dirname, "..");
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const API_GATEWAY_MAX_TIMEOUT_S = 29;
-const DEFAULT_TIMEOUT_S = 6; // Serverless Framework default
 const LOCAL_REGION = "us-east-1";
 const DEFAULT_PORT = 3000;
 const DEFAULT_HOST = "127.0.0.1";
@@ -127,9 +127,45 @@ async function createTable(endpoint: string, tableName: string): Promise<void> {
     }
 }
 
-// ---- routes from serverless.yml -------------------------------------------------------------------------
+// ---- routes from the route table (functions/routes.json) ----------------------------------------------
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context, callback?: (err: unknown, res?: unknown) => void) => unknown;
+
+/** A function the local API serves and its route: the route table's entries, or throwaway ones in tests. */
+export interface LocalFunction {
+    readonly functionKey: string;
+    /** HTTP method, or ANY for all of them. */
+    readonly method: string;
+    /** Path below the stage, without a leading slash; `{name}` is one segment, `{name+}` the rest of the path. */
+    readonly path: string;
+    /** The handler: `export` of the module `file` (absolute path). */
+    readonly file: string;
+    readonly export: string;
+    readonly timeoutSeconds: number;
+}
+
+/** What the local API serves: the service (it names the table and the functions) and its functions. */
+export interface LocalAppSpec {
+    readonly service: string;
+    readonly functions: readonly LocalFunction[];
+}
+
+/** The product API: every route of the route table, served by the bundle `npm run build` wrote for it. */
+export function productApp(buildDir = join(ROOT, "build")): LocalAppSpec {
+    const handler = FUNCTION_SETTINGS.handler;
+    const dot = handler.lastIndexOf(".");
+    return {
+        service: SERVICE_NAME,
+        functions: ROUTES.map((route) => ({
+            functionKey: route.functionKey,
+            method: route.method,
+            path: route.path,
+            file: join(buildDir, route.bundle, `${handler.slice(0, dot)}.js`),
+            export: handler.slice(dot + 1),
+            timeoutSeconds: FUNCTION_SETTINGS.timeoutSeconds,
+        })),
+    };
+}
 
 export interface Route {
     functionKey: string;
@@ -137,21 +173,48 @@ export interface Route {
     resource: string; // "/product/find/{id}"
     pattern: RegExp;
     params: string[];
-    bundle: string; // absolute path of build/<fn>/index.js
+    bundle: string; // absolute path of the handler module, e.g. build/<bundle>/index.js
     exportName: string;
     timeoutMs: number;
 }
 
-export interface ServerlessApp {
+export interface LocalApp {
     service: string;
     routes: Route[];
 }
 
-const hasVariable = (v: unknown) => typeof v === "string" && v.includes("${");
+/** The routes of `spec` (by default the product API's), with their path patterns. */
+export function loadRoutes(spec: LocalAppSpec = productApp()): LocalApp {
+    const routes = spec.functions.map((fn): Route => {
+        const resource = `/${fn.path.replace(/^\/+|\/+$/g, "")}`;
+        const params: string[] = [];
+        const source = resource
+            .split("/")
+            .map((seg) => {
+                const m = /^\{([A-Za-z0-9_.-]+)(\+)?\}$/.exec(seg);
+                if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+                params.push(m[1]);
+                return m[2] ? "(.+)" : "([^/]+)";
+            })
+            .join("/");
+        return {
+            functionKey: fn.functionKey,
+            method: fn.method.toUpperCase(),
+            resource,
+            pattern: new RegExp(`^${source}$`),
+            params,
+            bundle: fn.file,
+            exportName: fn.export,
+            timeoutMs: Math.min(fn.timeoutSeconds, API_GATEWAY_MAX_TIMEOUT_S) * 1000,
+        };
+    });
+    if (routes.length === 0) throw new Error(`${spec.service}: no functions to serve`);
+    return { service: spec.service, routes };
+}
 
-// CloudFormation short-form intrinsics (!GetAtt, !Ref, ...) appear under provider.iam/resources; they are
-// irrelevant here but must parse. Each becomes { "Fn::X": value } like the long form. Tests read
-// serverless.yml with the same schema.
+// serverless.yml and Pulumi stack files as YAML: CloudFormation short-form intrinsics (!GetAtt, !Ref, ...) appear under
+// serverless.yml's provider.iam/resources and must parse. Each becomes { "Fn::X": value } like the long form. The
+// tests read those files with this schema.
 const CFN_TAGS = [
     "Base64",
     "Cidr",
@@ -186,64 +249,6 @@ export const CFN_SCHEMA = DEFAULT_SCHEMA.extend(
     ),
 );
 
-export function loadRoutes(ymlPath = join(ROOT, "serverless.yml")): ServerlessApp {
-    const doc = loadYaml(readFileSync(ymlPath, "utf8"), { schema: CFN_SCHEMA, filename: ymlPath }) as Record<string, any> | null;
-    if (!doc || typeof doc !== "object") throw new Error(`${ymlPath}: not a YAML mapping`);
-    const service = typeof doc.service === "string" && !hasVariable(doc.service) ? doc.service : "service";
-    const providerTimeout = Number.isFinite(doc.provider?.timeout) ? Number(doc.provider.timeout) : DEFAULT_TIMEOUT_S;
-    const base = dirname(resolve(ymlPath));
-    const routes: Route[] = [];
-    for (const [key, fn] of Object.entries<Record<string, any>>(doc.functions ?? {})) {
-        const where = `${ymlPath}: functions.${key}`;
-        const events: unknown[] = Array.isArray(fn?.events) ? fn.events : [];
-        const httpEvents = events.map((e) => (e as Record<string, unknown>)?.http).filter((h) => h !== undefined);
-        if (httpEvents.length === 0) continue;
-
-        const artifact = fn.package?.artifact;
-        if (typeof artifact !== "string" || hasVariable(artifact) || !artifact.endsWith(".zip")) {
-            throw new Error(`${where}.package.artifact must be a literal path to build/<fn>.zip (got ${JSON.stringify(artifact)})`);
-        }
-        const handler = typeof fn.handler === "string" ? fn.handler : "index.handler";
-        const dot = handler.lastIndexOf(".");
-        if (dot <= 0 || hasVariable(handler)) throw new Error(`${where}.handler must look like file.export (got ${handler})`);
-        const bundle = join(base, artifact.slice(0, -".zip".length), `${handler.slice(0, dot)}.js`);
-        const timeoutS = Number.isFinite(fn.timeout) ? Number(fn.timeout) : providerTimeout;
-
-        httpEvents.forEach((http, i) => {
-            let path: unknown;
-            let method: unknown;
-            if (typeof http === "string") [method, path] = http.trim().split(/\s+/, 2);
-            else if (http && typeof http === "object") ({ path, method } = http as { path?: unknown; method?: unknown });
-            if (typeof path !== "string" || typeof method !== "string" || hasVariable(path) || hasVariable(method)) {
-                throw new Error(`${where}.events[${i}].http needs a literal path and method (variables are not resolved locally)`);
-            }
-            const resource = `/${path.replace(/^\/+|\/+$/g, "")}`;
-            const params: string[] = [];
-            const source = resource
-                .split("/")
-                .map((seg) => {
-                    const m = /^\{([A-Za-z0-9_.-]+)(\+)?\}$/.exec(seg);
-                    if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-                    params.push(m[1]);
-                    return m[2] ? "(.+)" : "([^/]+)";
-                })
-                .join("/");
-            routes.push({
-                functionKey: key,
-                method: method.toUpperCase(),
-                resource,
-                pattern: new RegExp(`^${source}$`),
-                params,
-                bundle,
-                exportName: handler.slice(dot + 1),
-                timeoutMs: Math.min(timeoutS, API_GATEWAY_MAX_TIMEOUT_S) * 1000,
-            });
-        });
-    }
-    if (routes.length === 0) throw new Error(`${ymlPath}: no functions with http events`);
-    return { service, routes };
-}
-
 // ---- gateway ----------------------------------------------------------------------------------------------
 
 export interface LocalApiOptions {
@@ -251,7 +256,8 @@ export interface LocalApiOptions {
     host?: string; // default 127.0.0.1
     dataDir?: string; // persist dynalite here; in-memory when absent
     quiet?: boolean; // no banner/access log (handler logs follow LOG_LEVEL)
-    serverlessYml?: string;
+    /** What to serve; the product API (the route table's routes and their bundles) by default. */
+    app?: LocalAppSpec;
 }
 
 export interface LocalApi {
@@ -456,13 +462,13 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         }
     };
     try {
-        const app = loadRoutes(options.serverlessYml);
+        const app = loadRoutes(options.app);
         const tableName = `${app.service}-local-products`;
         dynamo = await startDynalite({ tableName, dataDir: options.dataDir ? resolve(options.dataDir) : undefined });
 
         // Environment for the handlers, set BEFORE the bundles are loaded (their clients are created at load).
         const env: Record<string, string | undefined> = {
-            PRODUCTS_TABLE_NAME: tableName,
+            [TABLE_ENV]: tableName,
             AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
             AWS_REGION: LOCAL_REGION,
             AWS_DEFAULT_REGION: LOCAL_REGION,

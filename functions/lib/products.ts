@@ -9,7 +9,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { Product } from "./validation";
 
-export const TABLE_ENV = "PRODUCTS_TABLE_NAME";
+/** The environment variable holding the table's name, as the route table (functions/routes.json) declares it. */
+export { TABLE_ENV } from "../route-table";
 
 export function createDocumentClient(): DynamoDBDocumentClient {
     const client = new DynamoDBClient({

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { buildFunctions, FUNCTIONS, ROOT, type BuiltFunction } from "../../scripts/build-functions";
-import { loadRoutes } from "../../scripts/local-api";
+import { FUNCTION_SETTINGS, ROUTES } from "../../functions/route-table";
 import { setEnv, startTestDynamo, type TestDynamo } from "../helpers/dynalite";
 import { createEvent, expectClientError, expectServerError, findEvent, jsonBody, lambdaContext, SAMPLE } from "./events";
 
@@ -76,15 +76,15 @@ describe("built bundles (scripts/build-functions.ts)", function () {
         }
     });
 
-    it("produces every artifact serverless.yml deploys, with handler index.handler", () => {
-        const routes = loadRoutes();
-        expect(routes.routes).to.not.be.empty;
-        for (const r of routes.routes) {
-            expect(
-                built.map((b) => b.bundle),
-                r.functionKey,
-            ).to.include(r.bundle);
-            expect(r.exportName).to.equal("handler");
+    it("builds one bundle per route of the route table, exporting the handler its settings name (index.handler)", () => {
+        expect(FUNCTION_SETTINGS.handler).to.equal("index.handler");
+        expect(built.map((b) => b.name)).to.deep.equal(ROUTES.map((r) => r.bundle));
+        expect(built.map((b) => b.name)).to.include.members(["create-product", "find-product"]);
+        for (const route of ROUTES) {
+            const bundle = join(ROOT, "build", route.bundle, "index.js");
+            delete require.cache[require.resolve(bundle)];
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            expect(typeof require(bundle).handler, route.functionKey).to.equal("function");
         }
     });
 

@@ -5,6 +5,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
+import { ROUTES } from "../../functions/route-table";
 import { MockCloud, runStack, TARGET_ACCOUNT, TOOLS_ACCOUNT } from "./pulumi-mocks";
 import { loadStackFile, ROOT, toolsStackWithProd } from "./stack-files";
 
@@ -39,7 +40,7 @@ export const PULUMI_CLI_SHA256_EXAMPLE = "0123456789abcdef".repeat(4);
 
 /** index.ts's api stack refuses to run without the function bundles; build them only when absent. */
 export async function ensureBundles(): Promise<void> {
-    const missing = ["create-product", "find-product"].some((b) => !fs.existsSync(path.join(ROOT, "build", `${b}.zip`)));
+    const missing = ROUTES.some((r) => !fs.existsSync(path.join(ROOT, "build", `${r.bundle}.zip`)));
     if (missing) {
         const { buildFunctions } = await import("../../scripts/build-functions");
         await buildFunctions({ quiet: true });

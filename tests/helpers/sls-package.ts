@@ -5,7 +5,7 @@
  *   import { packageService, DEFAULT_PACKAGE_OPTIONS } from "../helpers/sls-package";
  *   const { template } = await packageService();               // stage dev, us-east-1, example params
  *
- * - Runs in a throwaway copy of the service (serverless.yml, scripts/ci-sls-*.js, build/*.zip) so it never
+ * - Runs in a throwaway copy of the service (serverless.yml, scripts/ci-sls-*.js, functions/routes.json, build/*.zip) so it never
  *   touches the shared .serverless/ or build/ of the working tree, and parallel runs cannot collide.
  * - Artifacts come from the real build (scripts/build-functions.ts `buildFunctions({ outDir })`, built once per
  *   process into a temp dir), so the packaged template is the one CI would deploy.
@@ -16,10 +16,12 @@ import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ROUTES } from "../../functions/route-table";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..");
 export const SERVICE = "product-catalog-service";
-export const FUNCTION_ARTIFACTS = ["create-product", "find-product"] as const;
+/** The zips serverless.yml deploys, build/<bundle>.zip: one per route of the route table (functions/routes.json). */
+export const FUNCTION_ARTIFACTS: readonly string[] = ROUTES.map((r) => r.bundle);
 
 /** Example parameter values: target account 222222222222 (the tools account would be 111111111111). */
 export const EXAMPLE_PARAMS = {
@@ -127,7 +129,7 @@ function slsEnv(home: string): NodeJS.ProcessEnv {
     };
 }
 
-/** Copies what `sls package` reads into a fresh directory: serverless.yml, scripts/ci-sls-*.js, build/*.zip. */
+/** Copies what `sls package` reads into a fresh directory: serverless.yml, scripts/ci-sls-*.js, the route table, build/*.zip. */
 async function prepareServiceDir(): Promise<string> {
     const artifactsDir = await buildArtifacts();
     const serviceDir = makeTempDir("sls-service-");
@@ -136,6 +138,8 @@ async function prepareServiceDir(): Promise<string> {
     for (const f of readdirSync(join(REPO_ROOT, "scripts"))) {
         if (/^ci-sls-.*\.js$/.test(f)) copyFileSync(join(REPO_ROOT, "scripts", f), join(serviceDir, "scripts", f));
     }
+    mkdirSync(join(serviceDir, "functions"));
+    copyFileSync(join(REPO_ROOT, "functions", "routes.json"), join(serviceDir, "functions", "routes.json"));
     mkdirSync(join(serviceDir, "build"));
     for (const fn of FUNCTION_ARTIFACTS) copyFileSync(join(artifactsDir, `${fn}.zip`), join(serviceDir, "build", `${fn}.zip`));
     mkdirSync(join(serviceDir, ".home"));

@@ -1,6 +1,6 @@
 /**
  * scripts/local-api.ts end to end over HTTP: started in-process on port 0, serving the real bundles
- * (built once in `before`) with routes read from serverless.yml.
+ * (built once in `before`) with the routes of the route table (functions/routes.json).
  */
 import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -8,7 +8,8 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { buildFunctions, ROOT } from "../../scripts/build-functions";
-import { loadRoutes, startLocalApi, type LocalApi } from "../../scripts/local-api";
+import { FUNCTION_SETTINGS, ROUTES } from "../../functions/route-table";
+import { loadRoutes, startLocalApi, type LocalApi, type LocalFunction } from "../../scripts/local-api";
 import { setEnv } from "../helpers/dynalite";
 
 const SAMPLE = { id: "1001", title: "Amazon Echo", description: "Amazon Echo", price: "89.99" };
@@ -34,7 +35,7 @@ describe("local API (scripts/local-api.ts)", function () {
     });
     after(() => restoreLogs?.());
 
-    it("derives its routes from serverless.yml (CloudFormation tags and ${} elsewhere are fine)", () => {
+    it("serves every route of the route table (functions/routes.json) from its bundle", () => {
         const app = loadRoutes();
         expect(app.service).to.equal("product-catalog-service");
         const routes = app.routes.map((r) => ({
@@ -42,18 +43,34 @@ describe("local API (scripts/local-api.ts)", function () {
             method: r.method,
             resource: r.resource,
             bundle: relative(ROOT, r.bundle),
+            exportName: r.exportName,
+            timeoutMs: r.timeoutMs,
         }));
+        expect(routes).to.deep.equal(
+            ROUTES.map((r) => ({
+                key: r.functionKey,
+                method: r.method,
+                resource: `/${r.path}`,
+                bundle: `build/${r.bundle}/index.js`,
+                exportName: "handler",
+                timeoutMs: FUNCTION_SETTINGS.timeoutSeconds * 1000,
+            })),
+        );
         expect(routes).to.deep.include({
             key: "createProduct",
             method: "POST",
             resource: "/product/create",
             bundle: "build/create-product/index.js",
+            exportName: "handler",
+            timeoutMs: 10_000,
         });
         expect(routes).to.deep.include({
             key: "findProduct",
             method: "GET",
             resource: "/product/find/{id}",
             bundle: "build/find-product/index.js",
+            exportName: "handler",
+            timeoutMs: 10_000,
         });
     });
 
@@ -204,22 +221,20 @@ describe("local API (scripts/local-api.ts)", function () {
                 slow: "exports.handler = () => new Promise((r) => setTimeout(() => r({ statusCode: 200, body: '{}' }), 2000).unref());",
                 echo: "exports.handler = async (e, c) => ({ statusCode: 200, body: JSON.stringify({ e, fn: c.functionName, left: c.getRemainingTimeInMillis() }) });",
             };
-            const yml = ["service: gw-test", "provider:", "  name: aws", "  stage: ${opt:stage, 'dev'}", "functions:"];
+            const functions: LocalFunction[] = [];
             for (const [name, code] of Object.entries(fns)) {
                 mkdirSync(join(dir, name));
                 writeFileSync(join(dir, name, "index.js"), code);
-                yml.push(
-                    `  ${name}:`,
-                    "    handler: index.handler",
-                    `    timeout: ${name === "slow" ? 0.2 : 6}`,
-                    "    package:",
-                    `      artifact: ${name}.zip`,
-                    "    events:",
-                    `      - http: ${name === "echo" ? "ANY echo/{rest+}" : `GET ${name}`}`,
-                );
+                functions.push({
+                    functionKey: name,
+                    method: name === "echo" ? "ANY" : "GET",
+                    path: name === "echo" ? "echo/{rest+}" : name,
+                    file: join(dir, name, "index.js"),
+                    export: "handler",
+                    timeoutSeconds: name === "slow" ? 0.2 : 6,
+                });
             }
-            writeFileSync(join(dir, "serverless.yml"), yml.join("\n"));
-            api = await startLocalApi({ port: 0, quiet: true, serverlessYml: join(dir, "serverless.yml") });
+            api = await startLocalApi({ port: 0, quiet: true, app: { service: "gw-test", functions } });
         });
         after(async () => {
             await api?.stop();

@@ -22,12 +22,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { buildFunctions, ROOT } from "../../scripts/build-functions";
-import { LOCAL_CREDENTIALS, startLocalApi, type LocalApi } from "../../scripts/local-api";
+import { buildFunctions } from "../../scripts/build-functions";
+import { LOCAL_CREDENTIALS, productApp, startLocalApi, type LocalApi } from "../../scripts/local-api";
 import { setEnv, startTestDynamo, TEST_REGION, type TestDynamo } from "../helpers/dynalite";
 import { createEventFor, findEventFor } from "./arbitraries";
 import { invoke, loadFreshHandlers, type Handler, type Product } from "./harness";
@@ -173,11 +173,10 @@ describe("robustness: concurrency", function () {
 
         before(async () => {
             restoreLogs = setEnv({ LOG_LEVEL: "silent" });
-            // Bundles are built into a temp dir (next to a copy of serverless.yml) so the shared build/ is not touched.
+            // Bundles are built into a temp dir (served from there) so the shared build/ is not touched.
             dir = mkdtempSync(join(tmpdir(), "robustness-api-"));
-            copyFileSync(join(ROOT, "serverless.yml"), join(dir, "serverless.yml"));
             await buildFunctions({ outDir: join(dir, "build"), quiet: true });
-            api = await startLocalApi({ port: 0, quiet: true, serverlessYml: join(dir, "serverless.yml") });
+            api = await startLocalApi({ port: 0, quiet: true, app: productApp(join(dir, "build")) });
             doc = DynamoDBDocumentClient.from(
                 new DynamoDBClient({ endpoint: api.dynamoEndpoint, region: TEST_REGION, credentials: LOCAL_CREDENTIALS }),
             );

@@ -4,6 +4,7 @@
  * everything is <service>-<stage>-* (REST API: <service>-<stage>).
  */
 import { expect } from "chai";
+import { ROUTES } from "../../functions/route-table";
 import { CfnResource, CfnTemplate, EXAMPLE_PARAMS, PackagedService, SERVICE, packageService, runSlsPackage } from "../helpers/sls-package";
 
 const entries = (t: CfnTemplate, type: string): [string, CfnResource][] => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
@@ -22,17 +23,23 @@ function literal(value: unknown): string | undefined {
     return undefined;
 }
 
+// The functions and routes come from the route table (functions/routes.json, through scripts/ci-sls-functions.js):
+// one function, log group, method and invoke permission per route; one API Gateway resource per path prefix.
+/** osls' logical ID of a function: the key with its first letter upper-cased, + "LambdaFunction". */
+const functionLogicalId = (key: string) => `${key.charAt(0).toUpperCase()}${key.slice(1)}LambdaFunction`;
+const pathPrefixes = new Set(ROUTES.flatMap((r) => r.path.split("/").map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
+
 const EXPECTED_TYPES: Record<string, number> = {
     "AWS::ApiGateway::Deployment": 1,
-    "AWS::ApiGateway::Method": 2,
-    "AWS::ApiGateway::Resource": 4,
+    "AWS::ApiGateway::Method": ROUTES.length,
+    "AWS::ApiGateway::Resource": pathPrefixes.size,
     "AWS::ApiGateway::RestApi": 1,
     "AWS::ApiGateway::Stage": 1,
     "AWS::DynamoDB::Table": 1,
     "AWS::IAM::Role": 1,
-    "AWS::Lambda::Function": 2,
-    "AWS::Lambda::Permission": 2,
-    "AWS::Logs::LogGroup": 2,
+    "AWS::Lambda::Function": ROUTES.length,
+    "AWS::Lambda::Permission": ROUTES.length,
+    "AWS::Logs::LogGroup": ROUTES.length,
 };
 
 function describeTemplate(label: string, stage: string, region: string) {
@@ -87,10 +94,14 @@ function describeTemplate(label: string, stage: string, region: string) {
         });
 
         describe("functions", () => {
-            const fns = { createProduct: "CreateProductLambdaFunction", findProduct: "FindProductLambdaFunction" };
-            for (const [key, logicalId] of Object.entries(fns)) {
+            it("one per route of the route table, createProduct and findProduct among them", () => {
+                const ids = entries(t, "AWS::Lambda::Function").map(([id]) => id);
+                expect(ids.sort()).to.deep.equal(ROUTES.map((r) => functionLogicalId(r.functionKey)).sort());
+                expect(ids).to.include.members(["CreateProductLambdaFunction", "FindProductLambdaFunction"]);
+            });
+            for (const { functionKey: key, bundle } of ROUTES) {
                 it(`${key}: name, runtime, arch, memory, timeout, env, tracing, role, code location`, () => {
-                    const fn = t.Resources[logicalId];
+                    const fn = t.Resources[functionLogicalId(key)];
                     expect(fn?.Type).to.equal("AWS::Lambda::Function");
                     const p = fn.Properties!;
                     expect(p.FunctionName).to.equal(`${prefix}-${key}`);
@@ -103,9 +114,7 @@ function describeTemplate(label: string, stage: string, region: string) {
                     expect(p.TracingConfig).to.deep.equal({ Mode: "Active" });
                     expect(p.Role).to.deep.equal({ "Fn::GetAtt": ["IamRoleLambdaExecution", "Arn"] });
                     expect(p.Code.S3Bucket).to.equal(EXAMPLE_PARAMS.deploymentBucket);
-                    expect(p.Code.S3Key).to.match(
-                        new RegExp(`^serverless/${SERVICE}/${stage}/[^/]+/${key === "createProduct" ? "create" : "find"}-product\\.zip$`),
-                    );
+                    expect(p.Code.S3Key).to.match(new RegExp(`^serverless/${SERVICE}/${stage}/[^/]+/${bundle}\\.zip$`));
                 });
             }
             it("no function versions are published (versionFunctions: false)", () => {
@@ -164,17 +173,20 @@ function describeTemplate(label: string, stage: string, region: string) {
             });
         });
 
-        it("creates both log groups with 30-day retention, retained on delete/replace", () => {
+        it("creates a log group per function with 30-day retention, retained on delete/replace", () => {
             const found = entries(t, "AWS::Logs::LogGroup");
             const groups = found.map(([, r]) => r.Properties!);
-            expect(groups.map((g) => g.LogGroupName).sort()).to.deep.equal([
+            expect(groups.map((g) => g.LogGroupName).sort()).to.deep.equal(
+                ROUTES.map((r) => `/aws/lambda/${prefix}-${r.functionKey}`).sort(),
+            );
+            expect(groups.map((g) => g.LogGroupName)).to.include.members([
                 `/aws/lambda/${prefix}-createProduct`,
                 `/aws/lambda/${prefix}-findProduct`,
             ]);
             for (const g of groups) expect(g.RetentionInDays).to.equal(30);
             // scripts/ci-sls-api-stage-extension.js: the execution role may not delete log groups, so CloudFormation must not try
             for (const [id, r] of found) expect([r.DeletionPolicy, r.UpdateReplacePolicy], id).to.deep.equal(["Retain", "Retain"]);
-            for (const id of ["CreateProductLambdaFunction", "FindProductLambdaFunction"]) {
+            for (const id of ROUTES.map((r) => functionLogicalId(r.functionKey))) {
                 expect([t.Resources[id].DependsOn].flat()).to.include(id.replace("LambdaFunction", "LogGroup"));
             }
         });
@@ -186,7 +198,7 @@ function describeTemplate(label: string, stage: string, region: string) {
                 expect(api.EndpointConfiguration).to.deep.equal({ Types: ["REGIONAL"] });
             });
 
-            it("routes POST /product/create and GET /product/find/{id} to the right functions (AWS_PROXY)", () => {
+            it("routes each route of the route table, POST /product/create and GET /product/find/{id} among them, to its function (AWS_PROXY)", () => {
                 const resourcePath = (ref: any): string => {
                     if (ref?.["Fn::GetAtt"]?.[0] === "ApiGatewayRestApi" && ref["Fn::GetAtt"][1] === "RootResourceId") return "";
                     const r = t.Resources[ref.Ref];
@@ -201,7 +213,10 @@ function describeTemplate(label: string, stage: string, region: string) {
                     expect(p.AuthorizationType).to.equal("NONE");
                     return `${p.HttpMethod} ${resourcePath(p.ResourceId)} -> ${fn}`;
                 });
-                expect(routes.sort()).to.deep.equal([
+                expect(routes.sort()).to.deep.equal(
+                    ROUTES.map((r) => `${r.method} /${r.path} -> ${functionLogicalId(r.functionKey)}`).sort(),
+                );
+                expect(routes).to.include.members([
                     "GET /product/find/{id} -> FindProductLambdaFunction",
                     "POST /product/create -> CreateProductLambdaFunction",
                 ]);
@@ -231,10 +246,9 @@ function describeTemplate(label: string, stage: string, region: string) {
 
             it("lets API Gateway invoke each function only from this REST API", () => {
                 const perms = entries(t, "AWS::Lambda::Permission").map(([, r]) => r.Properties!);
-                expect(perms.map((p) => p.FunctionName["Fn::GetAtt"][0]).sort()).to.deep.equal([
-                    "CreateProductLambdaFunction",
-                    "FindProductLambdaFunction",
-                ]);
+                expect(perms.map((p) => p.FunctionName["Fn::GetAtt"][0]).sort()).to.deep.equal(
+                    ROUTES.map((r) => functionLogicalId(r.functionKey)).sort(),
+                );
                 for (const p of perms) {
                     expect(p.Principal).to.equal("apigateway.amazonaws.com");
                     expect(p.Action).to.equal("lambda:InvokeFunction");
@@ -262,7 +276,7 @@ function describeTemplate(label: string, stage: string, region: string) {
                 for (const policy of r.Properties?.Policies ?? []) names.push(literal(policy.PolicyName)!);
             }
             for (const o of Object.values(t.Outputs ?? {})) if (o.Export) names.push(literal(o.Export.Name)!);
-            expect(names.length).to.equal(2 + 2 + 1 + 1 + 1 + 1 + 2); // functions, log groups, role, policy, table, API, exports
+            expect(names.length).to.equal(2 * ROUTES.length + 1 + 1 + 1 + 1 + 2); // functions, log groups, role, policy, table, API, exports
             for (const n of names) expect(matches(n), n).to.equal(true);
             for (const fn of entries(t, "AWS::Lambda::Function")) expect(fn[1].Properties!.FunctionName.length).to.be.at.most(64);
             expect(pkg.state.service.provider.stackName).to.equal(prefix);
