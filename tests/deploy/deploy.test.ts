@@ -32,6 +32,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TargetOutputsOf } from "../../components/target-contract";
 import { PACKAGE_PARAMETERS } from "../../deploy-kit/release";
+import { ROUTES } from "../../functions/route-table";
 import { startMoto, Moto } from "../helpers/moto";
 import { buildArtifacts } from "../helpers/sls-package";
 import { deployActionEnvironment } from "../iam/policies-from-stacks";
@@ -190,10 +191,7 @@ describe("deploy into moto: the deploy kit as a stage's Deploy action, IAM and t
         it("creates both functions on nodejs22.x/arm64 with the tested bundles, their table, and the boundary-bounded role", async () => {
             const built = await buildArtifacts();
             const roleName = `${stackName}-lambda`;
-            for (const [fn, artifact] of [
-                ["createProduct", "create-product"],
-                ["findProduct", "find-product"],
-            ]) {
+            for (const { functionKey: fn, bundle: artifact } of ROUTES) {
                 const { Configuration: c } = await target.lambda.send(new GetFunctionCommand({ FunctionName: `${stackName}-${fn}` }));
                 expect(c!.Runtime, fn).to.equal("nodejs22.x");
                 expect(c!.Architectures, fn).to.deep.equal(["arm64"]);
@@ -223,21 +221,20 @@ describe("deploy into moto: the deploy kit as a stage's Deploy action, IAM and t
                     Object.entries(r.resourceMethods ?? {}).map(([method, m]) => [`${method} ${r.path}`, m.methodIntegration?.uri ?? ""]),
                 )
                 .sort();
-            expect(routes.map(([route]) => route)).to.deep.equal(["GET /product/find/{id}", "POST /product/create"]);
-            for (const [route, uri] of routes) {
-                const fn = route.startsWith("POST") ? "createProduct" : "findProduct";
-                expect(uri, route).to.include(`:function:${stackName}-${fn}/invocations`);
+            expect(routes.map(([route]) => route)).to.deep.equal(ROUTES.map((r) => `${r.method} /${r.path}`).sort());
+            expect(routes.map(([route]) => route)).to.include.members(["GET /product/find/{id}", "POST /product/create"]);
+            for (const { method, path, functionKey } of ROUTES) {
+                const [, uri] = routes.find(([route]) => route === `${method} /${path}`)!;
+                expect(uri, `${method} /${path}`).to.include(`:function:${stackName}-${functionKey}/invocations`);
             }
         });
 
         it("keeps every artifact under serverless/<service>/<stage>/ of the deployment bucket", async () => {
             const keys = await bucketKeys();
             expect(keys.filter((k) => !k.startsWith(prefix))).to.deep.equal([]);
-            expect(keys.map((k) => k.split("/").pop()).sort()).to.deep.equal([
-                "compiled-cloudformation-template.json",
-                "create-product.zip",
-                "find-product.zip",
-            ]);
+            expect(keys.map((k) => k.split("/").pop()).sort()).to.deep.equal(
+                ["compiled-cloudformation-template.json", ...ROUTES.map((r) => `${r.bundle}.zip`)].sort(),
+            );
             const template = await target.s3.send(new ListObjectsV2Command({ Bucket: deployTarget.deploymentBucketName, Prefix: prefix }));
             expect(template.Contents!.some((o) => o.Key!.endsWith("compiled-cloudformation-template.json"))).to.equal(true);
         });
@@ -262,10 +259,7 @@ describe("deploy into moto: the deploy kit as a stage's Deploy action, IAM and t
             expect(after.StackStatus).to.equal("UPDATE_COMPLETE");
             const { StackEvents } = await target.cloudFormation.send(new DescribeStackEventsCommand({ StackName: stackName }));
             expect(StackEvents!.map((e) => e.ResourceStatus)).to.include.members(["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"]);
-            for (const [fn, artifact] of [
-                ["createProduct", "create-product"],
-                ["findProduct", "find-product"],
-            ]) {
+            for (const { functionKey: fn, bundle: artifact } of ROUTES) {
                 expect(await codeSha(fn), fn).to.equal(sha256(join(workspace.dir, "build", `${artifact}.zip`)));
             }
             const { Items } = await target.dynamo.send(new ScanCommand({ TableName: tableName }));
